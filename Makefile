@@ -1,0 +1,42 @@
+# One entry point for set-up, running and testing. `make run` and `make test` both create
+# .venv and install every Python and system dependency that is missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SYSDEPS_STAMP := $(VENV)/.sysdeps
+# Debian packages the LiteX/Verilator simulator needs to compile a virtual board.
+APT_PACKAGES := verilator libevent-dev libjson-c-dev zlib1g-dev make g++ pkg-config
+
+.PHONY: run test test-fast lint bench clean sysdeps deps
+
+run: deps
+	$(BIN)/fpga-cloud up
+
+test: deps
+	$(BIN)/pytest
+
+test-fast: deps
+	$(BIN)/pytest -m "not slow"
+
+lint: deps
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
+
+bench: deps
+	$(BIN)/python -m bench
+
+deps: $(STAMP) $(SYSDEPS_STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(SYSDEPS_STAMP): scripts/install-sysdeps.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	sh scripts/install-sysdeps.sh $(APT_PACKAGES)
+	touch $@
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""Event types, subjects, stream configuration, codec and the JetStream store."""

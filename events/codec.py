@@ -1,0 +1,29 @@
+"""JSON codec for stored events: one typed decoder per union, reused (msgspec is fastest so)."""
+
+from __future__ import annotations
+
+import msgspec
+
+from events.types import BoardEvent, LogAppended
+
+_encoder = msgspec.json.Encoder()
+_board_decoder: msgspec.json.Decoder[BoardEvent] = msgspec.json.Decoder(BoardEvent)
+_log_decoder: msgspec.json.Decoder[LogAppended] = msgspec.json.Decoder(LogAppended)
+
+
+def encode(event: BoardEvent | LogAppended) -> bytes:
+    return _encoder.encode(event)
+
+
+def decode_board_event(data: bytes) -> BoardEvent:
+    """Decode one stored board event; raises ``msgspec.DecodeError`` on a corrupt payload."""
+    return _board_decoder.decode(data)
+
+
+def decode_log(data: bytes) -> LogAppended:
+    return _log_decoder.decode(data)
+
+
+def event_type(event: BoardEvent | LogAppended) -> str:
+    """The tag, which is also the last token of the event's subject."""
+    return type(event).__name__

@@ -1,0 +1,221 @@
+"""The append/read store over JetStream: the only place events touch the wire."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+import msgspec
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext, api
+from nats.js.errors import BadRequestError, NotFoundError
+
+from events.codec import decode_board_event, decode_log, encode, event_type
+from events.errors import EventStoreError, WrongExpectedSequence
+from events.streams import BOARD_STREAM_CONFIG, DESIGN_BUCKET_CONFIG, LOG_STREAM_CONFIG
+from events.subjects import BOARD_STREAM, DESIGN_BUCKET, board_filter, board_subject, log_subject
+from events.types import BoardEvent, LogAppended
+
+WRONG_LAST_SEQUENCE = 10071
+_ACTUAL_SEQ = re.compile(r"wrong last sequence:\s*(\d+)")
+
+
+class _ApiError(msgspec.Struct):
+    code: int = 0
+    err_code: int = 0
+    description: str = ""
+
+
+class _PubAck(msgspec.Struct):
+    stream: str = ""
+    seq: int = 0
+    duplicate: bool = False
+    error: _ApiError | None = None
+
+
+_ack_decoder = msgspec.json.Decoder(_PubAck)
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """Where an event landed; ``duplicate`` when its message id was already stored."""
+
+    seq: int
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One board event read back with its stream sequence."""
+
+    seq: int
+    event: BoardEvent
+
+
+class EventStore:
+    """Appends and reads board and log events on a JetStream connection."""
+
+    def __init__(self, nc: NATS, *, timeout: float = 5.0) -> None:
+        self._nc = nc
+        self._js: JetStreamContext = nc.jetstream(timeout=timeout)
+        self._timeout = timeout
+
+    @property
+    def js(self) -> JetStreamContext:
+        return self._js
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._nc.is_connected)
+
+    async def ensure_streams(self) -> None:
+        """Create or update the streams and the design bucket; safe to call from every process."""
+        for config in (BOARD_STREAM_CONFIG, LOG_STREAM_CONFIG):
+            try:
+                await self._js.add_stream(config)
+            except BadRequestError:
+                await self._js.update_stream(config)
+        try:
+            await self._js.object_store(DESIGN_BUCKET)
+        except NotFoundError:
+            await self._js.create_object_store(DESIGN_BUCKET, config=DESIGN_BUCKET_CONFIG)
+
+    async def append(
+        self, event: BoardEvent, *, expected_seq: int | None = None, msg_id: str | None = None
+    ) -> Appended:
+        """Append one board event.
+
+        Args:
+            event: the event; its subject is ``fpga.<id>.<Type>``.
+            expected_seq: the board's last stream sequence the decision was based on (0 = none);
+                ``None`` appends unconditionally (only for facts no decision depends on).
+            msg_id: de-duplication id; defaults to the event id.
+
+        Raises:
+            WrongExpectedSequence: another writer appended to the board first.
+            EventStoreError: the server refused the append.
+        """
+        headers = {"Nats-Msg-Id": msg_id or event.event_id}
+        if expected_seq is not None:
+            headers["Nats-Expected-Last-Subject-Sequence"] = str(expected_seq)
+            headers["Nats-Expected-Last-Subject-Sequence-Subject"] = board_filter(event.fpga_id)
+        subject = board_subject(event.fpga_id, event_type(event))
+        return await self._publish(subject, encode(event), headers)
+
+    async def append_log(self, entry: LogAppended) -> Appended:
+        """Append log lines of a job to the log stream (no concurrency check: logs only grow)."""
+        return await self._publish(log_subject(entry.fpga_id, entry.job_id), encode(entry), None)
+
+    async def _publish(
+        self, subject: str, payload: bytes, headers: dict[str, str] | None
+    ) -> Appended:
+        reply = await self._nc.request(subject, payload, timeout=self._timeout, headers=headers)
+        ack = _ack_decoder.decode(reply.data)
+        if ack.error is not None:
+            if ack.error.err_code == WRONG_LAST_SEQUENCE:
+                match = _ACTUAL_SEQ.search(ack.error.description)
+                actual = int(match.group(1)) if match else None
+                raise WrongExpectedSequence(ack.error.description, actual)
+            raise EventStoreError(f"{ack.error.err_code}: {ack.error.description}")
+        return Appended(seq=ack.seq, duplicate=ack.duplicate)
+
+    async def last_seq(self) -> int:
+        """The board stream's last sequence (0 when empty)."""
+        info = await self._js.stream_info(BOARD_STREAM)
+        return int(info.state.last_seq)
+
+    async def read_board(self, fpga_id: int, *, start_seq: int = 1) -> list[Stored]:
+        """Every event of one board from ``start_seq``, in order, up to now."""
+        return [s async for s in self.read(board_filter(fpga_id), start_seq=start_seq)]
+
+    async def read(self, subject_filter: str, *, start_seq: int = 1) -> AsyncIterator[Stored]:
+        """Board events matching a filter from ``start_seq`` up to the moment of the call."""
+        queue: asyncio.Queue[Msg] = asyncio.Queue()
+
+        async def on_msg(msg: Msg) -> None:
+            queue.put_nowait(msg)
+
+        sub = await self.subscribe(subject_filter, on_msg, start_seq=start_seq)
+        try:
+            for _ in range(await backlog(sub)):
+                msg = await asyncio.wait_for(queue.get(), timeout=self._timeout)
+                yield Stored(int(msg.metadata.sequence.stream), decode_board_event(msg.data))
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def subscribe(
+        self,
+        subject_filter: str,
+        callback: Callable[[Msg], Awaitable[None]],
+        *,
+        start_seq: int = 1,
+        stream: str = BOARD_STREAM,
+    ) -> JetStreamContext.PushSubscription:
+        """An ordered, ack-free push consumer from ``start_seq``: the server resends on gaps."""
+        config = api.ConsumerConfig(
+            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=max(1, start_seq),
+            ack_policy=api.AckPolicy.NONE,
+            inactive_threshold=300.0,
+        )
+        return await self._js.subscribe(
+            subject_filter,
+            cb=callback,
+            stream=stream,
+            config=config,
+            ordered_consumer=True,
+            idle_heartbeat=2.0,
+            flow_control=True,
+            pending_msgs_limit=1_000_000,
+            pending_bytes_limit=512 * 1024**2,
+        )
+
+    async def read_logs(self, fpga_id: int, job_id: uuid.UUID) -> list[LogAppended]:
+        """One job's log entries, oldest first."""
+        from events.subjects import LOG_STREAM
+
+        queue: asyncio.Queue[Msg] = asyncio.Queue()
+
+        async def on_msg(msg: Msg) -> None:
+            queue.put_nowait(msg)
+
+        sub = await self.subscribe(log_subject(fpga_id, job_id), on_msg, stream=LOG_STREAM)
+        out: list[LogAppended] = []
+        try:
+            for _ in range(await backlog(sub)):
+                msg = await asyncio.wait_for(queue.get(), timeout=self._timeout)
+                out.append(decode_log(msg.data))
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        return out
+
+    async def put_design(self, sha256: str, source: bytes) -> None:
+        """Store an uploaded design under its content hash (idempotent)."""
+        obs = await self._js.object_store(DESIGN_BUCKET)
+        try:
+            await obs.get_info(sha256)
+            return
+        except NotFoundError:
+            pass
+        await obs.put(sha256, source)
+
+    async def get_design(self, sha256: str) -> bytes:
+        obs = await self._js.object_store(DESIGN_BUCKET)
+        result = await obs.get(sha256)
+        if result.data is None:
+            raise EventStoreError(f"design {sha256} has no data")
+        return bytes(result.data)
+
+
+async def backlog(sub: JetStreamContext.PushSubscription) -> int:
+    """Messages the consumer held when asked: those already sent plus those still pending."""
+    info = await sub.consumer_info()
+    delivered = int(info.delivered.consumer_seq) if info.delivered else 0
+    return delivered + int(info.num_pending or 0)

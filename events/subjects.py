@@ -1,0 +1,35 @@
+"""Subject names: the event type is in the subject so subscribers filter without decoding."""
+
+from __future__ import annotations
+
+import uuid
+
+BOARD_STREAM = "FPGA"
+LOG_STREAM = "FPGA_LOGS"
+DESIGN_BUCKET = "fpga-designs"
+
+BOARD_SUBJECT_ROOT = "fpga"
+LOG_SUBJECT_ROOT = "fpgalog"
+
+
+def board_subject(fpga_id: int, event_type: str) -> str:
+    """``fpga.3.JobQueued``: one board, one event type."""
+    return f"{BOARD_SUBJECT_ROOT}.{fpga_id}.{event_type}"
+
+
+def board_filter(fpga_id: int) -> str:
+    """Every event of one board: the consistency boundary for optimistic appends."""
+    return f"{BOARD_SUBJECT_ROOT}.{fpga_id}.>"
+
+
+def all_boards_filter() -> str:
+    return f"{BOARD_SUBJECT_ROOT}.>"
+
+
+def log_subject(fpga_id: int, job_id: uuid.UUID) -> str:
+    """``fpgalog.3.<job uuid hex>``: one job's log lines."""
+    return f"{LOG_SUBJECT_ROOT}.{fpga_id}.{job_id.hex}"
+
+
+def all_logs_filter() -> str:
+    return f"{LOG_SUBJECT_ROOT}.>"

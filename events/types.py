@@ -1,0 +1,207 @@
+"""Event types: one tagged union of frozen, keyword-only msgspec Structs.
+
+Schema rules: a new field needs a default; a stored field's type never changes; stored events
+never forbid unknown fields, so old readers survive new writers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Literal
+
+import msgspec
+
+SCHEMA_VERSION = 1
+
+JobType = Literal["build_and_program", "run", "reset"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _event_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """Base of every board event: identity, time, aggregate id and schema version."""
+
+    fpga_id: int
+    event_id: str = msgspec.field(default_factory=_event_id)
+    occurred_at: datetime = msgspec.field(default_factory=_now)
+    v: int = SCHEMA_VERSION
+
+
+class JobQueued(Event, tag=True):
+    """A design was uploaded and a build_and_program job is waiting for a worker."""
+
+    job_id: uuid.UUID
+    owner: str
+    design_sha256: str
+    design_size: int
+    filename: str = "design.py"
+
+
+class BuildStarted(Event, tag=True):
+    """A worker claimed the build job (the claim is what makes cancel lose the race)."""
+
+    job_id: uuid.UUID
+    attempt: int = 1
+
+
+class BuildSucceeded(Event, tag=True):
+    """The design elaborated and compiled; the artifact is ready to program."""
+
+    job_id: uuid.UUID
+    artifact: str
+    duration_s: float
+    window_base: int
+    window_size: int
+
+
+class BuildFailed(Event, tag=True):
+    """The design did not build; the reason is one readable line, details are in the log."""
+
+    job_id: uuid.UUID
+    reason: str
+
+
+class ProgrammingStarted(Event, tag=True):
+    """The worker is loading the built design onto the board."""
+
+    job_id: uuid.UUID
+
+
+class Programmed(Event, tag=True):
+    """The design runs on the board and answered the bridge's health probe."""
+
+    job_id: uuid.UUID
+
+
+class ProgrammingFailed(Event, tag=True):
+    """Loading the design failed; the board needs a reset."""
+
+    job_id: uuid.UUID
+    reason: str
+
+
+class SessionOpened(Event, tag=True):
+    """The board is reserved for the owner of the design; the build job is complete."""
+
+    job_id: uuid.UUID
+    session_id: uuid.UUID
+    owner: str
+    expires_at: datetime
+
+
+class SessionReleased(Event, tag=True):
+    """The owner released the board; a reset job (``reset_job_id``) puts the base SoC back."""
+
+    session_id: uuid.UUID
+    reset_job_id: uuid.UUID
+    owner: str
+
+
+class RunQueued(Event, tag=True):
+    """A Wishbone transaction is waiting for the board's worker."""
+
+    job_id: uuid.UUID
+    owner: str
+    op: int
+    address: int
+    data: list[int] = msgspec.field(default_factory=list)
+    count: int = 1
+    session_id: uuid.UUID | None = None
+
+
+class RunStarted(Event, tag=True):
+    """The worker claimed the run job and is talking to the board."""
+
+    job_id: uuid.UUID
+
+
+class WishboneResult(Event, tag=True):
+    """The outcome of a run job: read words, or the words written."""
+
+    job_id: uuid.UUID
+    ok: bool
+    data: list[int] = msgspec.field(default_factory=list)
+    error: str | None = None
+    duration_us: int = 0
+
+
+class JobCancelled(Event, tag=True):
+    """A queued job was cancelled before a worker claimed it."""
+
+    job_id: uuid.UUID
+    by: str = ""
+
+
+class JobFailed(Event, tag=True):
+    """A claimed job cannot finish (e.g. interrupted by a worker restart); it is not retried."""
+
+    job_id: uuid.UUID
+    reason: str
+
+
+class ResetQueued(Event, tag=True):
+    """A reset job was requested; any session on the board ends here."""
+
+    job_id: uuid.UUID
+    owner: str
+
+
+class ResetStarted(Event, tag=True):
+    """The worker is stopping the user design and restoring the base SoC."""
+
+    job_id: uuid.UUID
+
+
+class BoardReset(Event, tag=True):
+    """The base SoC is back; the board is idle."""
+
+    job_id: uuid.UUID
+
+
+class BoardFaulted(Event, tag=True):
+    """The board is unusable until reset (e.g. its simulation died)."""
+
+    reason: str
+    job_id: uuid.UUID | None = None
+
+
+BoardEvent = (
+    JobQueued
+    | BuildStarted
+    | BuildSucceeded
+    | BuildFailed
+    | ProgrammingStarted
+    | Programmed
+    | ProgrammingFailed
+    | SessionOpened
+    | SessionReleased
+    | RunQueued
+    | RunStarted
+    | WishboneResult
+    | JobCancelled
+    | JobFailed
+    | ResetQueued
+    | ResetStarted
+    | BoardReset
+    | BoardFaulted
+)
+
+BOARD_EVENT_TYPES: tuple[type[Event], ...] = BoardEvent.__args__  # type: ignore[attr-defined]
+
+
+class LogAppended(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=True):
+    """Lines of a job's log, batched; kept on their own stream so volume never slows boards."""
+
+    fpga_id: int
+    job_id: uuid.UUID
+    stage: str
+    lines: list[str]
+    occurred_at: datetime = msgspec.field(default_factory=_now)
+    v: int = SCHEMA_VERSION

@@ -1,0 +1,1 @@
+"""Board drivers: one file per kind of board, all behind ``hwbridge.drivers.base.BoardDriver``."""

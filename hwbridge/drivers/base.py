@@ -1,0 +1,59 @@
+"""The interface every board driver implements; the worker knows nothing else of hardware."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+LogFn = Callable[[str, str], Awaitable[None]]
+"""``await log(stage, line)``: one line of build or programming output."""
+
+
+class DriverError(Exception):
+    """A hardware step failed; ``str(exc)`` is one readable line for the job."""
+
+
+class BuildError(DriverError):
+    """The user's design did not build (its own fault, not the board's)."""
+
+
+@dataclass(frozen=True)
+class BuildOutput:
+    artifact: str
+    window_base: int
+    window_size: int
+    cache_hit: bool = False
+
+
+class BoardDriver(Protocol):
+    """A board: build a design for it, load it, talk Wishbone to it, and put it back."""
+
+    async def build(self, job_id: uuid.UUID, source: bytes, log: LogFn) -> BuildOutput:
+        """Build ``source`` into a loadable artifact. Raises ``BuildError``."""
+        ...
+
+    async def program(self, output: BuildOutput, log: LogFn) -> None:
+        """Load the artifact and check the board answers. Raises ``DriverError``."""
+        ...
+
+    async def read(self, offset: int, count: int) -> list[int]:
+        """Read ``count`` words at a byte offset inside the design's window."""
+        ...
+
+    async def write(self, offset: int, words: Sequence[int]) -> None:
+        """Write words at a byte offset inside the design's window, confirmed by a barrier."""
+        ...
+
+    async def reset(self) -> None:
+        """Stop the user design and restore the base SoC. Idempotent."""
+        ...
+
+    def programmed(self) -> bool:
+        """True while a user design is loaded and its link is up."""
+        ...
+
+    async def close(self) -> None:
+        """Release every resource (processes, ports)."""
+        ...

@@ -1,0 +1,141 @@
+"""The virtual board: the user's design built into the base SoC and simulated by Verilator.
+
+The simulation runs only while a design is programmed (it spins a core); reset stops it.
+Compiled simulators are cached on disk by design hash, so re-submitting a design skips the build.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import shutil
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from hwbridge.drivers.base import BuildError, BuildOutput, DriverError, LogFn
+from hwbridge.uartbone import UARTBoneClient, UARTBoneError
+from hwbridge.virtual.artifact import SimArtifact
+from hwbridge.virtual.build import BuildLimits, DesignBuildError, build_sim
+from hwbridge.virtual.simulator import Simulation, SimulationError
+
+# Bump when the base SoC or the simulator build changes, so cached builds are not reused.
+BASE_SOC_VERSION = "sim-1"
+SCRATCH_ADDRESS = 0x4  # LiteX ctrl_scratch CSR, reset value below: a cheap liveness probe
+SCRATCH_RESET_VALUE = 0x12345678
+LINK_TIMEOUT_S = 1.0
+
+
+def cache_key(source: bytes) -> str:
+    return hashlib.sha256(BASE_SOC_VERSION.encode() + b"\0" + source).hexdigest()
+
+
+def _find_artifact(root: Path) -> SimArtifact | None:
+    """A complete cached build under ``root``, if there is one."""
+    for marker in root.glob("**/artifact.json") if root.is_dir() else ():
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            return SimArtifact.load(marker.parent)
+    return None
+
+
+class VirtualBoard:
+    """A Verilator-simulated board behind the ``BoardDriver`` interface."""
+
+    def __init__(self, fpga_id: int, data_dir: Path, limits: BuildLimits | None = None) -> None:
+        self.fpga_id = fpga_id
+        self._builds = data_dir / "builds"
+        self._run_dir = data_dir / "boards" / str(fpga_id)
+        self._limits = limits or BuildLimits()
+        self._sim: Simulation | None = None
+        self._link: UARTBoneClient | None = None
+        self._window_base = 0
+
+    async def build(self, job_id: uuid.UUID, source: bytes, log: LogFn) -> BuildOutput:
+        key = cache_key(source)
+        final = self._builds / key
+        cached = _find_artifact(final)
+        if cached is not None:
+            artifact = cached
+            name = str(artifact.path.relative_to(self._builds.resolve()))
+            return BuildOutput(name, artifact.window_base, artifact.window_size, cache_hit=True)
+        scratch = self._builds / f"tmp-{job_id.hex}"
+        shutil.rmtree(scratch, ignore_errors=True)
+        try:
+            artifact = await build_sim(source, scratch, log, limits=self._limits)
+        except DesignBuildError as exc:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise BuildError(exc.reason) from None
+        inner = artifact.path.relative_to(scratch.resolve())
+        try:
+            scratch.rename(final)
+        except OSError:  # the same design finished building for another board first
+            shutil.rmtree(scratch, ignore_errors=True)
+        return BuildOutput(f"{key}/{inner}", artifact.window_base, artifact.window_size)
+
+    async def program(self, output: BuildOutput, log: LogFn) -> None:
+        await self.reset()
+        try:
+            artifact = SimArtifact.load(self._builds / output.artifact)
+        except (FileNotFoundError, ValueError) as exc:
+            raise DriverError(f"the built design is missing on this host: {exc}") from None
+        await log("program", "starting the Verilator simulation")
+        try:
+            self._sim = await Simulation.start(artifact, self._run_dir)
+        except SimulationError as exc:
+            raise DriverError(str(exc)) from None
+        await log("program", f"simulation listening on 127.0.0.1:{self._sim.port}")
+        link = UARTBoneClient(self._sim.url, timeout=LINK_TIMEOUT_S)
+        try:
+            await asyncio.to_thread(link.open)
+            scratch = await asyncio.to_thread(link.read, SCRATCH_ADDRESS, 1)
+        except UARTBoneError as exc:
+            link.close()
+            await self.reset()
+            raise DriverError(f"the board did not answer over UARTBone: {exc}") from None
+        if scratch != [SCRATCH_RESET_VALUE]:
+            link.close()
+            await self.reset()
+            raise DriverError(f"health probe read 0x{scratch[0]:08x}, expected 0x12345678")
+        self._link = link
+        self._window_base = artifact.window_base
+
+    async def read(self, offset: int, count: int) -> list[int]:
+        link = self._require_link()
+        try:
+            return await asyncio.to_thread(link.read, self._window_base + offset, count)
+        except UARTBoneError as exc:
+            raise DriverError(f"read failed: {exc}") from None
+
+    async def write(self, offset: int, words: Sequence[int]) -> None:
+        link = self._require_link()
+        try:
+            await asyncio.to_thread(self._write_confirmed, link, self._window_base + offset, words)
+        except UARTBoneError as exc:
+            raise DriverError(f"write failed: {exc}") from None
+
+    @staticmethod
+    def _write_confirmed(link: UARTBoneClient, address: int, words: Sequence[int]) -> None:
+        # UARTBone writes are posted; the bridge handles frames in order, so a read of the
+        # scratch register answering proves the write reached the bus.
+        link.write(address, words)
+        link.read(SCRATCH_ADDRESS, 1)
+
+    def _require_link(self) -> UARTBoneClient:
+        if self._link is None or self._sim is None or not self._sim.alive():
+            raise DriverError("the board has no running design")
+        return self._link
+
+    async def reset(self) -> None:
+        link, self._link = self._link, None
+        if link is not None:
+            link.close()
+        sim, self._sim = self._sim, None
+        if sim is not None:
+            await sim.stop()
+
+    def programmed(self) -> bool:
+        return self._link is not None and self._sim is not None and self._sim.alive()
+
+    async def close(self) -> None:
+        await self.reset()

@@ -1,0 +1,62 @@
+"""Batches a job's output lines into ``LogAppended`` events while the work runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+
+from events.store import EventStore
+from events.types import LogAppended
+
+MAX_LINE = 4000
+FLUSH_LINES = 200
+FLUSH_SECONDS = 0.2
+
+
+class LogSink:
+    """Collects ``(stage, line)`` pairs; flushes every 200 lines or 0.2 s, and on ``close``."""
+
+    def __init__(self, store: EventStore, fpga_id: int, job_id: uuid.UUID) -> None:
+        self._store = store
+        self._fpga_id = fpga_id
+        self._job_id = job_id
+        self._stage = ""
+        self._lines: list[str] = []
+        self._timer: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def __call__(self, stage: str, line: str) -> None:
+        if stage != self._stage and self._lines:
+            await self.flush()
+        self._stage = stage
+        self._lines.append(line if len(line) <= MAX_LINE else line[:MAX_LINE] + " [...]")
+        if len(self._lines) >= FLUSH_LINES:
+            await self.flush()
+        elif self._timer is None:
+            self._timer = asyncio.create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(FLUSH_SECONDS)
+        self._timer = None
+        await self.flush()
+
+    async def flush(self) -> None:
+        async with self._lock:
+            if not self._lines:
+                return
+            lines, self._lines = self._lines, []
+            entry = LogAppended(
+                fpga_id=self._fpga_id, job_id=self._job_id, stage=self._stage, lines=lines
+            )
+            # Shielded: a cancelled timer must not drop lines already taken from the buffer.
+            await asyncio.shield(self._store.append_log(entry))
+
+    async def close(self) -> None:
+        """Flush what is left; every line is stored before the job's outcome is appended."""
+        if self._timer is not None:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+            self._timer = None
+        await self.flush()

@@ -1,0 +1,62 @@
+"""The result of a virtual-board build: where the compiled simulator is, where the window is."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+ARTIFACT_FILE = "artifact.json"
+#: Files an artifact directory must hold for a simulator to start from it.
+REQUIRED_FILES = ("obj_dir/Vsim", "modules/serial2tcp_nodelay.so", "sim_config.js")
+
+
+@dataclass(frozen=True)
+class SimArtifact:
+    """A compiled virtual board.
+
+    Attributes:
+        path: Directory with ``obj_dir/Vsim``, ``modules/*.so``, ``*.init`` and the template
+            ``sim_config.js``.
+        window_base: Byte address of the user's window on the system bus.
+        window_size: Size of the window in bytes.
+    """
+
+    path: Path
+    window_base: int
+    window_size: int
+
+    def save(self) -> None:
+        """Write ``path/artifact.json`` atomically."""
+        data = {"window_base": self.window_base, "window_size": self.window_size}
+        tmp = self.path / (ARTIFACT_FILE + ".tmp")
+        tmp.write_text(json.dumps(data) + "\n")
+        tmp.replace(self.path / ARTIFACT_FILE)
+
+    @classmethod
+    def load(cls, path: Path) -> SimArtifact:
+        """Load a saved artifact and check that its files are all there.
+
+        Args:
+            path: The artifact directory.
+
+        Returns:
+            The artifact.
+
+        Raises:
+            FileNotFoundError: If ``artifact.json`` or a file the simulator needs is missing.
+            ValueError: If ``artifact.json`` is malformed.
+        """
+        path = Path(path).resolve()
+        raw = (path / ARTIFACT_FILE).read_text()
+        for name in REQUIRED_FILES:
+            if not (path / name).is_file():
+                raise FileNotFoundError(f"incomplete artifact {path}: no {name}")
+        try:
+            data = json.loads(raw)
+            base, size = data["window_base"], data["window_size"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"malformed {path / ARTIFACT_FILE}: {exc}") from exc
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (base, size)):
+            raise ValueError(f"malformed {path / ARTIFACT_FILE}: window fields must be ints")
+        return cls(path=path, window_base=base, window_size=size)

@@ -1,0 +1,295 @@
+"""One board's worker: folds the board's events into a worklist and does the hardware work.
+
+Every step is claimed or recorded by an event before or after it runs, so a restarted worker
+knows where it stopped: an interrupted build is resumed once, an interrupted programming or run
+step is failed (never silently repeated), and an interrupted reset is finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from msgspec.structs import replace
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from events.codec import decode_board_event
+from events.errors import WrongExpectedSequence
+from events.store import EventStore, backlog
+from events.subjects import board_filter
+from events.types import (
+    BoardEvent,
+    BoardFaulted,
+    BoardReset,
+    BuildFailed,
+    BuildStarted,
+    BuildSucceeded,
+    JobFailed,
+    Programmed,
+    ProgrammingFailed,
+    ProgrammingStarted,
+    ResetStarted,
+    RunStarted,
+    SessionOpened,
+    WishboneResult,
+)
+from hwbridge import worklist
+from hwbridge.drivers.base import BoardDriver, BuildError, BuildOutput, DriverError
+from hwbridge.logsink import LogSink
+
+log = logging.getLogger(__name__)
+
+MAX_BUILD_ATTEMPTS = 2
+PROGRAM_TIMEOUT_S = 60.0
+RUN_TIMEOUT_S = 30.0
+WATCH_INTERVAL_S = 1.0
+OP_WRITE = 1
+
+
+class BoardWorker:
+    """Serially executes one board's jobs; builds share a bounded pool across boards."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        fpga_id: int,
+        driver: BoardDriver,
+        *,
+        build_slots: asyncio.Semaphore,
+        lease_seconds: int,
+    ) -> None:
+        self._store = store
+        self.fpga_id = fpga_id
+        self._driver = driver
+        self._slots = build_slots
+        self._lease = timedelta(seconds=lease_seconds)
+        self.wl = worklist.Worklist(fpga_id=fpga_id)
+        self._dirty = asyncio.Event()
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._sub: JetStreamContext.PushSubscription | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._caught_up = asyncio.Event()
+        self.backlog = 0
+        self._seen = 0
+
+    async def start(self) -> None:
+        """Replay the board's history, then work on what is left and on what comes."""
+        self._sub = await self._store.subscribe(board_filter(self.fpga_id), self._on_msg)
+        self.backlog = await backlog(self._sub)
+        if self._seen >= self.backlog:
+            self._caught_up.set()
+        await self._caught_up.wait()
+        self._task = asyncio.create_task(self._loop(), name=f"board-{self.fpga_id}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+        await self._driver.close()
+
+    async def _on_msg(self, msg: Msg) -> None:
+        seq = int(msg.metadata.sequence.stream)
+        if seq <= self.wl.last_seq:
+            return
+        self.wl = worklist.apply(self.wl, decode_board_event(msg.data), seq)
+        self._seen += 1
+        if not self._caught_up.is_set() and self._seen >= self.backlog:
+            self._caught_up.set()
+        if self._waiters:
+            done = [(t, f) for t, f in self._waiters if t <= seq]
+            self._waiters = [(t, f) for t, f in self._waiters if t > seq]
+            for _, fut in done:
+                if not fut.done():
+                    fut.set_result(None)
+        self._dirty.set()
+
+    async def _wait_for(self, seq: int) -> None:
+        if self.wl.last_seq >= seq:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((seq, fut))
+        await asyncio.wait_for(fut, 10.0)
+
+    async def _append(self, event: BoardEvent, *, claim: bool = False) -> bool:
+        """Append and wait until folded; a claim fails (False) if the board moved meanwhile."""
+        try:
+            done = await self._store.append(
+                event, expected_seq=self.wl.last_seq if claim else None
+            )
+        except WrongExpectedSequence as conflict:
+            await self._wait_for(conflict.actual or self.wl.last_seq + 1)
+            return False
+        await self._wait_for(done.seq)
+        return True
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._dirty.wait(), WATCH_INTERVAL_S)
+            self._dirty.clear()
+            try:
+                while (item := worklist.next_item(self.wl)) is not None:
+                    if not await self._handle(item):
+                        break
+                await self._watch_loaded_design()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("board %d: worker step failed; retrying", self.fpga_id)
+                await asyncio.sleep(1.0)
+
+    async def _handle(self, item: worklist.WorkItem) -> bool:
+        """Act on the oldest unfinished job; False when it must wait for other events."""
+        fid, jid = self.fpga_id, item.job_id
+        match item.kind, item.phase:
+            case "build", "queued":
+                async with self._slots:
+                    current = self.wl.item(jid)
+                    if current is None or current.phase != "queued":
+                        return True
+                    if await self._append(BuildStarted(fpga_id=fid, job_id=jid, attempt=1), claim=True):  # noqa: E501
+                        await self._build(current, attempt=1)
+                return True
+            case "build", "started":
+                if item.attempt >= MAX_BUILD_ATTEMPTS:
+                    reason = f"the build was interrupted {item.attempt} times; giving up"
+                    return await self._append(BuildFailed(fpga_id=fid, job_id=jid, reason=reason))
+                async with self._slots:
+                    attempt = item.attempt + 1
+                    if await self._append(BuildStarted(fpga_id=fid, job_id=jid, attempt=attempt), claim=True):  # noqa: E501
+                        await self._build(item, attempt=attempt)
+                return True
+            case "build", "built":
+                assert item.built is not None
+                await self._program(item, _output(item.built))
+                return True
+            case "build", "programming":
+                await self._driver.reset()
+                reason = "programming was interrupted by a worker restart"
+                return await self._append(ProgrammingFailed(fpga_id=fid, job_id=jid, reason=reason))
+            case "build", "programmed":
+                return await self._open_session(item)
+            case "run", "queued":
+                if await self._append(RunStarted(fpga_id=fid, job_id=jid), claim=True):
+                    await self._run(item)
+                return True
+            case "run", "started":
+                reason = "the run was interrupted by a worker restart and is not repeated"
+                return await self._append(JobFailed(fpga_id=fid, job_id=jid, reason=reason))
+            case "reset", _:
+                if item.phase == "queued":
+                    await self._append(ResetStarted(fpga_id=fid, job_id=jid))
+                await self._driver.reset()
+                return await self._append(BoardReset(fpga_id=fid, job_id=jid))
+        return False
+
+    async def _build(self, item: worklist.WorkItem, *, attempt: int) -> None:
+        fid, jid = self.fpga_id, item.job_id
+        sink = LogSink(self._store, fid, jid)
+        started = time.monotonic()
+        try:
+            if attempt > 1:
+                await sink("build", f"resuming an interrupted build (attempt {attempt})")
+            source = await self._store.get_design(item.design_sha256)
+            output = await self._driver.build(jid, source, sink)
+        except BuildError as exc:
+            await sink.close()
+            await self._append(BuildFailed(fpga_id=fid, job_id=jid, reason=str(exc)))
+            return
+        except Exception as exc:
+            log.exception("board %d: build of job %s failed", fid, jid)
+            await sink("build", f"internal error: {type(exc).__name__}")
+            await sink.close()
+            reason = f"internal build error ({type(exc).__name__})"
+            await self._append(BuildFailed(fpga_id=fid, job_id=jid, reason=reason))
+            return
+        if output.cache_hit:
+            await sink("build", "cache hit: reusing the compiled design")
+        await sink.close()
+        succeeded = BuildSucceeded(
+            fpga_id=fid, job_id=jid, artifact=output.artifact,
+            duration_s=round(time.monotonic() - started, 3),
+            window_base=output.window_base, window_size=output.window_size,
+        )  # fmt: skip
+        await self._append(succeeded)
+        built = self.wl.item(jid)
+        if built is not None and built.phase == "built":
+            await self._program(built, output)
+
+    async def _program(self, item: worklist.WorkItem, output: BuildOutput) -> None:
+        fid, jid = self.fpga_id, item.job_id
+        await self._append(ProgrammingStarted(fpga_id=fid, job_id=jid))
+        sink = LogSink(self._store, fid, jid)
+        try:
+            await asyncio.wait_for(self._driver.program(output, sink), PROGRAM_TIMEOUT_S)
+        except (DriverError, TimeoutError) as exc:
+            reason = str(exc) or f"programming timed out after {PROGRAM_TIMEOUT_S:.0f} s"
+            await sink("program", f"failed: {reason}")
+            await sink.close()
+            await self._driver.reset()
+            await self._append(ProgrammingFailed(fpga_id=fid, job_id=jid, reason=reason))
+            return
+        await sink("program", "design loaded; the board answered the health probe")
+        await sink.close()
+        await self._append(Programmed(fpga_id=fid, job_id=jid))
+        current = self.wl.item(jid)
+        if current is not None:
+            await self._open_session(current)
+
+    async def _open_session(self, item: worklist.WorkItem) -> bool:
+        opened = SessionOpened(
+            fpga_id=self.fpga_id, job_id=item.job_id, session_id=uuid.uuid4(), owner=item.owner,
+            expires_at=datetime.now(UTC) + self._lease,
+        )  # fmt: skip
+        return await self._append(opened)
+
+    async def _run(self, item: worklist.WorkItem) -> None:
+        run = item.run
+        assert run is not None
+        started = time.perf_counter()
+        try:
+            if not self._driver.programmed():
+                raise DriverError("the board has no design loaded")
+            if run.op == OP_WRITE:
+                await asyncio.wait_for(self._driver.write(run.address, run.data), RUN_TIMEOUT_S)
+                data = list(run.data)
+            else:
+                data = await asyncio.wait_for(
+                    self._driver.read(run.address, run.count), RUN_TIMEOUT_S
+                )
+            result = WishboneResult(fpga_id=self.fpga_id, job_id=item.job_id, ok=True, data=data)
+        except (DriverError, TimeoutError) as exc:
+            error = str(exc) or "the board did not answer in time"
+            result = WishboneResult(fpga_id=self.fpga_id, job_id=item.job_id, ok=False, error=error)
+        elapsed_us = int((time.perf_counter() - started) * 1e6)
+        await self._append(replace(result, duration_us=elapsed_us))
+
+    async def _watch_loaded_design(self) -> None:
+        """Bring back a reserved board's design after a restart; fault it if it died."""
+        wl = self.wl
+        if wl.items or wl.loaded is None or not wl.reserved or self._driver.programmed():
+            return
+        sink = LogSink(self._store, self.fpga_id, wl.loaded.job_id)
+        try:
+            await sink("program", "restoring the session's design after a restart or crash")
+            output = BuildOutput(wl.loaded.artifact, wl.loaded.window_base, wl.loaded.window_size)
+            await asyncio.wait_for(self._driver.program(output, sink), PROGRAM_TIMEOUT_S)
+            await sink.close()
+        except (DriverError, TimeoutError) as exc:
+            await sink.close()
+            await self._driver.reset()
+            reason = f"the board's design could not be restored: {exc or 'timeout'}"
+            await self._append(BoardFaulted(fpga_id=self.fpga_id, reason=reason))
+
+
+def _output(built: BuildSucceeded) -> BuildOutput:
+    return BuildOutput(built.artifact, built.window_base, built.window_size)

@@ -1,0 +1,133 @@
+"""The worker's own fold of one board's events: what is left to do, in order. Pure."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+import msgspec
+from msgspec.structs import replace
+
+from events.types import (
+    BoardEvent,
+    BoardFaulted,
+    BoardReset,
+    BuildFailed,
+    BuildStarted,
+    BuildSucceeded,
+    JobCancelled,
+    JobFailed,
+    JobQueued,
+    Programmed,
+    ProgrammingFailed,
+    ProgrammingStarted,
+    ResetQueued,
+    ResetStarted,
+    RunQueued,
+    RunStarted,
+    SessionOpened,
+    SessionReleased,
+    WishboneResult,
+)
+
+Kind = Literal["build", "run", "reset"]
+Phase = Literal["queued", "started", "built", "programming", "programmed"]
+
+
+class Loaded(msgspec.Struct, frozen=True, kw_only=True):
+    """The user design the board should be running (after ``Programmed``)."""
+
+    job_id: uuid.UUID
+    artifact: str
+    window_base: int
+    window_size: int
+
+
+class WorkItem(msgspec.Struct, frozen=True, kw_only=True):
+    job_id: uuid.UUID
+    kind: Kind
+    phase: Phase = "queued"
+    attempt: int = 0
+    owner: str = ""
+    design_sha256: str = ""
+    run: RunQueued | None = None
+    built: BuildSucceeded | None = None
+
+
+class Worklist(msgspec.Struct, frozen=True, kw_only=True):
+    """Unfinished jobs in queue order, the loaded design, and the last sequence folded."""
+
+    fpga_id: int
+    last_seq: int = 0
+    items: tuple[WorkItem, ...] = ()
+    loaded: Loaded | None = None
+    reserved: bool = False
+
+    def item(self, job_id: uuid.UUID) -> WorkItem | None:
+        return next((i for i in self.items if i.job_id == job_id), None)
+
+
+def apply(wl: Worklist, event: BoardEvent, seq: int) -> Worklist:
+    """Fold one event of this board."""
+    wl = replace(wl, last_seq=seq)
+    match event:
+        case JobQueued(job_id=jid, owner=owner, design_sha256=sha):
+            return _add(wl, WorkItem(job_id=jid, kind="build", owner=owner, design_sha256=sha))
+        case RunQueued(job_id=jid, owner=owner):
+            return _add(wl, WorkItem(job_id=jid, kind="run", owner=owner, run=event))
+        case ResetQueued(job_id=jid, owner=owner) | SessionReleased(reset_job_id=jid, owner=owner):
+            return _add(replace(wl, reserved=False), WorkItem(job_id=jid, kind="reset", owner=owner))  # noqa: E501
+        case BuildStarted(job_id=jid, attempt=attempt):
+            return _update(wl, jid, phase="started", attempt=attempt)
+        case BuildSucceeded(job_id=jid):
+            return _update(wl, jid, phase="built", built=event)
+        case ProgrammingStarted(job_id=jid):
+            return _update(wl, jid, phase="programming")
+        case Programmed(job_id=jid):
+            item = wl.item(jid)
+            wl = _update(wl, jid, phase="programmed")
+            if item is not None and item.built is not None:
+                b = item.built
+                loaded = Loaded(job_id=jid, artifact=b.artifact, window_base=b.window_base,
+                                window_size=b.window_size)  # fmt: skip
+                wl = replace(wl, loaded=loaded)
+            return wl
+        case SessionOpened(job_id=jid):
+            return replace(_drop(wl, jid), reserved=True)
+        case ResetStarted():
+            return replace(wl, reserved=False)
+        case BoardReset(job_id=jid):
+            return replace(_drop(wl, jid), loaded=None, reserved=False)
+        case ProgrammingFailed(job_id=jid):
+            return replace(_drop(wl, jid), loaded=None)
+        case BoardFaulted(job_id=jid):
+            wl = replace(wl, loaded=None, reserved=False)
+            return _drop(wl, jid) if jid is not None else wl
+        case WishboneResult(job_id=jid) | JobCancelled(job_id=jid) | JobFailed(job_id=jid):
+            return _drop(wl, jid)
+        case BuildFailed(job_id=jid):
+            return _drop(wl, jid)
+        case RunStarted(job_id=jid):
+            return _update(wl, jid, phase="started")
+        case _:
+            return wl
+
+
+def next_item(wl: Worklist) -> WorkItem | None:
+    """The job the worker must act on next: the oldest unfinished one."""
+    return wl.items[0] if wl.items else None
+
+
+def _add(wl: Worklist, item: WorkItem) -> Worklist:
+    if wl.item(item.job_id) is not None:
+        return wl
+    return replace(wl, items=(*wl.items, item))
+
+
+def _drop(wl: Worklist, job_id: uuid.UUID) -> Worklist:
+    return replace(wl, items=tuple(i for i in wl.items if i.job_id != job_id))
+
+
+def _update(wl: Worklist, job_id: uuid.UUID, **changes: object) -> Worklist:
+    items = tuple(replace(i, **changes) if i.job_id == job_id else i for i in wl.items)
+    return replace(wl, items=items)

@@ -1,0 +1,88 @@
+"""Board view fold: ``apply(view, event, seq) -> view``, pure."""
+
+from __future__ import annotations
+
+from msgspec.structs import replace
+
+from events.types import (
+    BoardEvent,
+    BoardFaulted,
+    BoardReset,
+    BuildFailed,
+    BuildStarted,
+    BuildSucceeded,
+    JobCancelled,
+    JobFailed,
+    JobQueued,
+    Programmed,
+    ProgrammingFailed,
+    ProgrammingStarted,
+    ResetQueued,
+    ResetStarted,
+    RunQueued,
+    RunStarted,
+    SessionOpened,
+    SessionReleased,
+    WishboneResult,
+)
+from projections.views import BoardView, SessionView
+
+
+def apply(board: BoardView, event: BoardEvent, seq: int) -> BoardView:
+    """Fold one event of this board into its view; ``seq`` is the event's stream sequence."""
+    board = replace(board, last_seq=seq)
+    match event:
+        case JobQueued(job_id=job_id):
+            return replace(
+                board, state="queued", current_job_id=job_id,
+                current_job_type="build_and_program", error=None,
+            )  # fmt: skip
+        case BuildStarted():
+            return replace(board, state="building")
+        case BuildSucceeded(window_size=size):
+            return replace(board, window_size=size)
+        case BuildFailed() | JobCancelled() | JobFailed() if _ends_current_build(board, event):
+            return replace(board, state="idle", current_job_id=None, current_job_type=None)
+        case JobFailed(reason=reason) if _is_current(board, event):
+            # A reset that could not finish leaves the board unusable until the next reset.
+            return replace(board, state="error", current_job_id=None, error=reason)
+        case ProgrammingStarted():
+            return replace(board, state="programming")
+        case ProgrammingFailed(reason=reason):
+            return replace(
+                board, state="error", current_job_id=None, current_job_type=None, error=reason
+            )
+        case SessionOpened(session_id=sid, owner=owner, expires_at=expires):
+            session = SessionView(
+                session_id=sid, fpga_id=board.fpga_id, owner=owner, expires_at=expires
+            )
+            return replace(
+                board, state="reserved", session=session, current_job_id=None,
+                current_job_type=None,
+            )  # fmt: skip
+        case SessionReleased(reset_job_id=job_id) | ResetQueued(job_id=job_id):
+            return replace(
+                board, state="programming", session=None, current_job_id=job_id,
+                current_job_type="reset",
+            )  # fmt: skip
+        case ResetStarted():
+            return board
+        case BoardReset():
+            return BoardView(fpga_id=board.fpga_id, last_seq=seq)
+        case BoardFaulted(reason=reason):
+            return replace(
+                board, state="error", session=None, current_job_id=None,
+                current_job_type=None, error=reason,
+            )  # fmt: skip
+        case Programmed() | RunQueued() | RunStarted() | WishboneResult():
+            return board
+        case _:
+            return board
+
+
+def _is_current(board: BoardView, event: JobCancelled | JobFailed | BuildFailed) -> bool:
+    return board.current_job_id == event.job_id
+
+
+def _ends_current_build(board: BoardView, event: JobCancelled | JobFailed | BuildFailed) -> bool:
+    return _is_current(board, event) and board.current_job_type == "build_and_program"

@@ -1,0 +1,92 @@
+"""Job view fold: ``apply(job, event) -> job``, pure; ``None`` before the job exists."""
+
+from __future__ import annotations
+
+from msgspec.structs import replace
+
+from events.types import (
+    BoardEvent,
+    BoardFaulted,
+    BoardReset,
+    BuildFailed,
+    BuildStarted,
+    BuildSucceeded,
+    JobCancelled,
+    JobFailed,
+    JobQueued,
+    Programmed,
+    ProgrammingFailed,
+    ProgrammingStarted,
+    ResetQueued,
+    ResetStarted,
+    RunQueued,
+    RunStarted,
+    SessionOpened,
+    SessionReleased,
+    WishboneResult,
+)
+from projections.views import TERMINAL_STATUSES, JobView, RunResult
+
+
+def job_id_of(event: BoardEvent) -> object:
+    """The job an event is about (``SessionReleased`` creates its reset job), or None."""
+    match event:
+        case SessionReleased(reset_job_id=job_id):
+            return job_id
+        case _:
+            return getattr(event, "job_id", None)
+
+
+def apply(job: JobView | None, event: BoardEvent) -> JobView | None:
+    """Fold one event into the job it concerns."""
+    at = event.occurred_at
+    match event:
+        case JobQueued(job_id=jid, owner=owner):
+            return _new(jid, event.fpga_id, "build_and_program", owner, at)
+        case RunQueued(job_id=jid, owner=owner, session_id=sid):
+            return replace(_new(jid, event.fpga_id, "run", owner, at), session_id=sid)
+        case ResetQueued(job_id=jid, owner=owner) | SessionReleased(reset_job_id=jid, owner=owner):
+            return _new(jid, event.fpga_id, "reset", owner, at)
+    if job is None or job.status in TERMINAL_STATUSES:
+        return job
+    match event:
+        case BuildStarted():
+            return _running(job, "building", at)
+        case BuildSucceeded():
+            return _running(job, "built", at)
+        case ProgrammingStarted():
+            return _running(job, "programming", at)
+        case Programmed():
+            return _running(job, "programmed", at)
+        case SessionOpened():
+            return replace(job, status="complete", stage="reserved", updated_at=at)
+        case RunStarted():
+            return _running(job, "running", at)
+        case ResetStarted():
+            return _running(job, "resetting", at)
+        case BoardReset():
+            return replace(job, status="complete", stage="idle", updated_at=at)
+        case WishboneResult(ok=ok, data=data, error=error):
+            result = RunResult(ok=ok, data=data, error=error)
+            status = "complete" if ok else "failed"
+            return replace(job, status=status, stage="done", result=result, error=error,
+                           updated_at=at)  # fmt: skip
+        case JobCancelled():
+            return replace(job, status="cancelled", stage="cancelled", updated_at=at)
+        case BuildFailed(reason=r) | ProgrammingFailed(reason=r) | JobFailed(reason=r):
+            return replace(job, status="failed", stage="failed", error=r, updated_at=at)
+        case BoardFaulted(reason=r):
+            return replace(job, status="failed", stage="failed", error=r, updated_at=at)
+        case _:
+            return job
+
+
+def _new(job_id: object, fpga_id: int, kind: str, owner: str, at: object) -> JobView:
+    return JobView(
+        job_id=job_id, fpga_id=fpga_id, type=kind, status="queued",  # type: ignore[arg-type]
+        created_at=at, updated_at=at, owner=owner,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def _running(job: JobView, stage: str, at: object) -> JobView:
+    return replace(job, status="running", stage=stage, updated_at=at)

@@ -1,0 +1,63 @@
+"""The read models the API serves; every field is derived from events only."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+from events.types import JobType
+
+BoardState = Literal["idle", "queued", "building", "programming", "reserved", "error"]
+JobStatus = Literal["queued", "running", "complete", "failed", "cancelled"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"complete", "failed", "cancelled"})
+
+
+class SessionView(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: uuid.UUID
+    fpga_id: int
+    owner: str
+    expires_at: datetime
+
+
+class BoardView(msgspec.Struct, frozen=True, kw_only=True):
+    """One board. ``last_seq`` is the stream sequence of its latest event (the OCC token)."""
+
+    fpga_id: int
+    state: BoardState = "idle"
+    session: SessionView | None = None
+    current_job_id: uuid.UUID | None = None
+    current_job_type: JobType | None = None
+    window_size: int | None = None
+    last_seq: int = 0
+    error: str | None = None
+
+
+class RunResult(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    data: list[int]
+    error: str | None = None
+
+
+class JobView(msgspec.Struct, frozen=True, kw_only=True):
+    job_id: uuid.UUID
+    fpga_id: int
+    type: JobType
+    status: JobStatus
+    created_at: datetime
+    updated_at: datetime
+    owner: str
+    stage: str = "queued"
+    error: str | None = None
+    result: RunResult | None = None
+    session_id: uuid.UUID | None = None
+
+
+class LogView(msgspec.Struct, kw_only=True):
+    """A job's log text; bounded so one chatty build cannot exhaust memory."""
+
+    lines: list[str] = msgspec.field(default_factory=list)
+    size: int = 0
+    truncated: bool = False

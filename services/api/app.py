@@ -1,0 +1,48 @@
+"""The Litestar application factory: takes its clients, wires routes and error mapping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, Request, get
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from events.store import EventStore
+from projections.runner import ProjectionRunner
+from services.api.commands import CommandBus
+from services.api.deps import Services
+from services.api.errors import EXCEPTION_HANDLERS
+from services.api.routes_fpga import FpgaController
+from services.api.routes_health import health
+from services.api.routes_jobs import JobsController
+from services.api.routes_session import SessionController
+from services.settings import Settings
+
+
+@get("/openapi.json", include_in_schema=False)
+async def openapi_json(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The OpenAPI schema at the conventional path, next to the explorer at /docs."""
+    schema: dict[str, Any] = request.app.openapi_schema.to_schema()
+    return schema
+
+
+def create_app(store: EventStore, runner: ProjectionRunner, settings: Settings) -> Litestar:
+    """Build the app around a connected store and a started projection runner."""
+    app = Litestar(
+        route_handlers=[health, openapi_json, FpgaController, JobsController, SessionController],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_upload_bytes + 64 * 1024,
+        openapi_config=OpenAPIConfig(
+            title="FPGA Cloud",
+            version="0.1.0",
+            description="Rent FPGA boards over HTTP: submit a LiteX design, drive it over Wishbone.",
+            path="/docs",
+            render_plugins=[SwaggerRenderPlugin(path="/")],
+        ),
+        debug=False,
+    )
+    app.state.services = Services(
+        store=store, runner=runner, bus=CommandBus(store, runner), settings=settings
+    )
+    return app

@@ -1,0 +1,54 @@
+"""Runs a command: decide against the view, append with the board's expected sequence, retry."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from events.errors import WrongExpectedSequence
+from events.store import EventStore
+from events.types import BoardEvent
+from projections.runner import ProjectionRunner
+from projections.views import BoardView
+from services.domain.errors import Busy
+
+MAX_ATTEMPTS = 20
+
+
+class CommandBus:
+    """Appends decided events with per-board optimistic concurrency and read-your-writes."""
+
+    def __init__(self, store: EventStore, runner: ProjectionRunner) -> None:
+        self._store = store
+        self._runner = runner
+        # One writer per board inside this process saves round trips; the store's sequence
+        # check is what keeps several processes (API replicas) correct.
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def execute(self, fpga_id: int, decide: Callable[[BoardView], BoardEvent]) -> BoardEvent:
+        """Decide and append; on a sequence conflict, catch up and decide again.
+
+        Raises:
+            DomainError: from ``decide``, when the command is not allowed.
+            Busy: the board kept changing for ``MAX_ATTEMPTS`` tries.
+        """
+        lock = self._locks.setdefault(fpga_id, asyncio.Lock())
+        async with lock:
+            for _ in range(MAX_ATTEMPTS):
+                board = self._runner.views.boards[fpga_id]
+                event = decide(board)
+                try:
+                    appended = await self._store.append(event, expected_seq=board.last_seq)
+                except WrongExpectedSequence as conflict:
+                    await self._catch_up(board, conflict.actual)
+                    continue
+                await self._runner.wait_for(appended.seq)
+                return event
+        raise Busy(f"FPGA {fpga_id} changed too often; retry.")
+
+    async def _catch_up(self, board: BoardView, actual: int | None) -> None:
+        target = actual if actual is not None else board.last_seq + 1
+        try:
+            await self._runner.wait_for(target, timeout=2.0)
+        except TimeoutError:
+            await asyncio.sleep(0.01)

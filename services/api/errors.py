@@ -1,0 +1,80 @@
+"""The one place where errors become HTTP responses, always in the seed's envelope."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
+
+from services.domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def envelope(status: int, code: str, message: str) -> Response[Any]:
+    return Response({"detail": {"error": code, "message": message}}, status_code=status)
+
+
+def on_domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    return envelope(exc.status_code, exc.code, exc.message)
+
+
+def on_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    # Litestar says 400 for bad input; the contract says 422, with what was wrong.
+    parts = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            where = item.get("key") or item.get("source") or "body"
+            parts.append(f"{where}: {item.get('message', 'invalid')}")
+    message = "; ".join(parts) or str(exc.detail)
+    return envelope(HTTP_422_UNPROCESSABLE_ENTITY, "validation_error", message)
+
+
+_BOARD_PATH = re.compile(r"^/fpga/([^/]+)(/.*)?$")
+
+
+def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code == 404:
+        match = _BOARD_PATH.match(request.url.path)
+        if match and not match.group(1).lstrip("-").isdigit():
+            # An fpga_id that is not an integer is bad input (422), not a missing route.
+            return envelope(
+                HTTP_422_UNPROCESSABLE_ENTITY, "validation_error",
+                f"fpga_id must be an integer; got {match.group(1)!r}.",
+            )  # fmt: skip
+    if exc.status_code == 400:
+        # Malformed JSON or multipart bodies are validation errors in the contract (422).
+        return envelope(HTTP_422_UNPROCESSABLE_ENTITY, "validation_error", str(exc.detail))
+    code = _HTTP_CODES.get(exc.status_code, "error")
+    return envelope(exc.status_code, code, str(exc.detail))
+
+
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return envelope(
+        HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "The server failed; it has been logged."
+    )
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    DomainError: on_domain_error,
+    ValidationException: on_validation_error,
+    HTTPException: on_http_error,
+    Exception: on_unexpected,
+}

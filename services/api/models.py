@@ -1,0 +1,87 @@
+"""Request and response bodies of the REST contract (field names and types as in the seed)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+BoardState = Literal["idle", "queued", "building", "programming", "reserved", "error"]
+JobStatus = Literal["queued", "running", "complete", "failed", "cancelled"]
+JobType = Literal["build_and_program", "run", "reset"]
+
+
+class RunRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """Payload for POST /fpga/{id}/run."""
+
+    op: Annotated[int, msgspec.Meta(description="Wishbone opcode: 1 = write, 2 = read")]
+    address: Annotated[
+        int, msgspec.Meta(description="Byte offset inside the design's window (4-byte aligned)")
+    ]
+    data: Annotated[list[int], msgspec.Meta(description="32-bit data words (write only)")] = (
+        msgspec.field(default_factory=list)
+    )
+    count: Annotated[
+        int, msgspec.Meta(description="Number of 32-bit words to read (read only)")
+    ] = 1
+
+
+class SessionResponse(msgspec.Struct):
+    session_id: uuid.UUID
+    fpga_id: int
+    owner: str
+    expires_at: datetime
+
+
+class FPGASummary(msgspec.Struct):
+    fpga_id: int
+    state: BoardState
+    session: SessionResponse | None
+    current_job_id: uuid.UUID | None
+
+
+class JobResponse(msgspec.Struct):
+    job_id: uuid.UUID
+    fpga_id: int
+    type: JobType
+    status: JobStatus
+    created_at: datetime
+    updated_at: datetime
+    stage: str | None = None
+    error: str | None = None
+
+
+class SubmitResponse(msgspec.Struct):
+    job_id: uuid.UUID
+    fpga_id: int
+    status: JobStatus = "queued"
+
+
+class RunResponse(msgspec.Struct):
+    job_id: uuid.UUID
+    fpga_id: int
+    status: JobStatus = "queued"
+
+
+class RunResultResponse(msgspec.Struct):
+    ok: bool
+    data: list[int]
+    error: str | None = None
+
+
+class HealthResponse(msgspec.Struct):
+    status: str
+    nats: bool
+    jetstream: bool
+
+
+class ErrorResponse(msgspec.Struct):
+    error: str
+    message: str
+    job_id: uuid.UUID | None = None
+
+
+class ErrorEnvelope(msgspec.Struct):
+    detail: ErrorResponse

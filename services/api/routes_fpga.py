@@ -1,0 +1,143 @@
+"""Board routes: list, inspect, submit a design, run Wishbone transactions, reset."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from projections.views import BoardView
+from services.api.deps import board_or_422, owner_of, services
+from services.api.models import (
+    FPGASummary,
+    RunRequest,
+    RunResponse,
+    SessionResponse,
+    SubmitResponse,
+)
+from services.domain import commands
+from services.domain.decider import OP_READ, OP_WRITE, decide
+from services.domain.errors import FpgaNotIdle, InvalidRequest, PayloadTooLarge
+
+MAX_WORD = 0xFFFF_FFFF
+
+
+def summary(board: BoardView) -> FPGASummary:
+    s = board.session
+    session = (
+        SessionResponse(
+            session_id=s.session_id, fpga_id=s.fpga_id, owner=s.owner, expires_at=s.expires_at
+        )
+        if s
+        else None
+    )
+    return FPGASummary(
+        fpga_id=board.fpga_id, state=board.state, session=session,
+        current_job_id=board.current_job_id,
+    )  # fmt: skip
+
+
+class FpgaController(Controller):
+    path = "/fpga"
+    tags = ["FPGAs"]
+
+    @get("/", summary="List every FPGA with its state and session")
+    async def list_fpgas(self, request: Request[Any, Any, Any]) -> list[FPGASummary]:
+        return [summary(b) for b in services(request).runner.views.boards.values()]
+
+    @get("/{fpga_id:int}", summary="State snapshot of one FPGA")
+    async def get_fpga(
+        self, request: Request[Any, Any, Any], fpga_id: FromPath[int]
+    ) -> FPGASummary:
+        return summary(board_or_422(services(request), fpga_id))
+
+    @post("/{fpga_id:int}/submit", status_code=HTTP_202_ACCEPTED,
+          summary="Upload design.py and queue a build_and_program job")  # fmt: skip
+    async def submit(
+        self,
+        request: Request[Any, Any, Any],
+        fpga_id: FromPath[int],
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> SubmitResponse:
+        svc = services(request)
+        board = board_or_422(svc, fpga_id)
+        upload = data.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidRequest("multipart field 'file' (the design.py upload) is required.")
+        if board.state != "idle":  # cheap early answer; the decider re-checks atomically
+            raise FpgaNotIdle(f"FPGA {fpga_id} is {board.state}, not idle.")
+        source = await upload.read()
+        _check_design(source, svc.settings.max_upload_bytes)
+        sha = hashlib.sha256(source).hexdigest()
+        await svc.store.put_design(sha, source)
+        cmd = commands.Submit(
+            fpga_id=fpga_id, job_id=uuid.uuid4(), owner=owner_of(request), design_sha256=sha,
+            design_size=len(source), filename=_safe_name(upload.filename),
+        )  # fmt: skip
+        await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
+        return SubmitResponse(job_id=cmd.job_id, fpga_id=fpga_id)
+
+    @post("/{fpga_id:int}/run", status_code=HTTP_202_ACCEPTED,
+          summary="Queue a Wishbone read or write on the reserved FPGA")  # fmt: skip
+    async def run(
+        self, request: Request[Any, Any, Any], fpga_id: FromPath[int], data: RunRequest
+    ) -> RunResponse:
+        svc = services(request)
+        board_or_422(svc, fpga_id)
+        _check_run(data, svc.settings.max_run_words)
+        cmd = commands.Run(
+            fpga_id=fpga_id, job_id=uuid.uuid4(), owner=owner_of(request), op=data.op,
+            address=data.address, data=data.data if data.op == OP_WRITE else [],
+            count=data.count if data.op == OP_READ else len(data.data),
+        )  # fmt: skip
+        await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
+        return RunResponse(job_id=cmd.job_id, fpga_id=fpga_id)
+
+    @post("/{fpga_id:int}/reset", status_code=HTTP_202_ACCEPTED,
+          summary="Queue a reset that restores the base SoC (from reserved or error)")  # fmt: skip
+    async def reset(
+        self, request: Request[Any, Any, Any], fpga_id: FromPath[int]
+    ) -> SubmitResponse:
+        svc = services(request)
+        board_or_422(svc, fpga_id)
+        cmd = commands.Reset(fpga_id=fpga_id, job_id=uuid.uuid4(), owner=owner_of(request))
+        await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
+        return SubmitResponse(job_id=cmd.job_id, fpga_id=fpga_id)
+
+
+def _check_design(source: bytes, limit: int) -> None:
+    if not source.strip():
+        raise InvalidRequest("the uploaded design is empty.")
+    if len(source) > limit:
+        raise PayloadTooLarge(f"the design is {len(source)} bytes; the limit is {limit}.")
+    try:
+        source.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(f"the design must be UTF-8 Python source ({exc.reason} at byte {exc.start}).") from None  # fmt: skip  # noqa: E501
+
+
+def _check_run(req: RunRequest, max_words: int) -> None:
+    if req.op not in (OP_WRITE, OP_READ):
+        raise InvalidRequest(f"op must be 1 (write) or 2 (read); got {req.op}.")
+    if req.address < 0:
+        raise InvalidRequest("address must be a non-negative byte offset.")
+    if req.op == OP_WRITE:
+        if not 1 <= len(req.data) <= max_words:
+            raise InvalidRequest(f"a write needs 1 to {max_words} data words.")
+        if any(not 0 <= w <= MAX_WORD for w in req.data):
+            raise InvalidRequest("data words must be integers from 0 to 0xFFFFFFFF.")
+    elif not 1 <= req.count <= max_words:
+        raise InvalidRequest(f"count must be between 1 and {max_words}.")
+
+
+def _safe_name(name: str | None) -> str:
+    base = (name or "design.py").replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(c for c in base if c.isalnum() or c in "._-")[:100]
+    return cleaned or "design.py"

@@ -1,0 +1,27 @@
+"""Health: NATS connection and JetStream reachability."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from litestar import Request, Response, get
+
+from services.api.deps import services
+from services.api.models import HealthResponse
+
+
+@get("/health", tags=["Health"], summary="Service health: NATS and JetStream")
+async def health(request: Request[Any, Any, Any]) -> Response[HealthResponse]:
+    svc = services(request)
+    nats_ok = svc.store.connected
+    js_ok = False
+    if nats_ok:
+        try:
+            await asyncio.wait_for(svc.store.last_seq(), timeout=1.0)
+            js_ok = True
+        except Exception:
+            js_ok = False
+    ok = nats_ok and js_ok
+    body = HealthResponse(status="ok" if ok else "degraded", nats=nats_ok, jetstream=js_ok)
+    return Response(body, status_code=200 if ok else 503)

@@ -1,0 +1,80 @@
+"""Job routes: status, build log, run result, cancel."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, delete, get
+from litestar.params import FromPath
+from litestar.response import Response
+from litestar.status_codes import HTTP_204_NO_CONTENT
+
+from projections.views import JobView
+from services.api.deps import board_or_422, job_or_404, owner_of, services
+from services.api.models import JobResponse, RunResultResponse
+from services.domain import commands
+from services.domain.decider import decide
+from services.domain.errors import InvalidRequest, JobNotComplete
+
+
+def job_response(job: JobView) -> JobResponse:
+    return JobResponse(
+        job_id=job.job_id, fpga_id=job.fpga_id, type=job.type, status=job.status,
+        created_at=job.created_at, updated_at=job.updated_at, stage=job.stage, error=job.error,
+    )  # fmt: skip
+
+
+class JobsController(Controller):
+    path = "/fpga/{fpga_id:int}/jobs"
+    tags = ["Jobs"]
+
+    @get("/{job_id:str}", summary="Status and metadata of a job")
+    async def get_job(
+        self, request: Request[Any, Any, Any], fpga_id: FromPath[int], job_id: FromPath[str]
+    ) -> JobResponse:  # noqa: E501
+        svc = services(request)
+        board_or_422(svc, fpga_id)
+        return job_response(job_or_404(svc, fpga_id, job_id))
+
+    @get("/{job_id:str}/logs", media_type="text/plain", summary="Full log of a job, plain text")
+    async def get_logs(
+        self, request: Request[Any, Any, Any], fpga_id: FromPath[int], job_id: FromPath[str]
+    ) -> str:
+        svc = services(request)
+        board_or_422(svc, fpga_id)
+        job = job_or_404(svc, fpga_id, job_id)
+        log = svc.runner.views.logs.get(job.job_id)
+        if log is None or not log.lines:
+            return ""
+        return "\n".join(log.lines) + "\n"
+
+    @get("/{job_id:str}/result", summary="Wishbone data of a finished run job")
+    async def get_result(
+        self, request: Request[Any, Any, Any], fpga_id: FromPath[int], job_id: FromPath[str]
+    ) -> RunResultResponse:
+        svc = services(request)
+        board_or_422(svc, fpga_id)
+        job = job_or_404(svc, fpga_id, job_id)
+        if job.type != "run":
+            raise InvalidRequest(
+                f"Job {job.job_id} is a {job.type} job; only run jobs have results."
+            )  # noqa: E501
+        if job.result is None:
+            if job.status in ("failed", "cancelled"):
+                return RunResultResponse(ok=False, data=[], error=job.error or job.status)
+            raise JobNotComplete(f"Job {job.job_id} is {job.status}, not complete.")
+        return RunResultResponse(ok=job.result.ok, data=job.result.data, error=job.result.error)
+
+    @delete("/{job_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Cancel a queued job")
+    async def cancel(
+        self, request: Request[Any, Any, Any], fpga_id: FromPath[int], job_id: FromPath[str]
+    ) -> Response[None]:  # noqa: E501
+        svc = services(request)
+        board_or_422(svc, fpga_id)
+        job_or_404(svc, fpga_id, job_id)
+        cmd = commands.Cancel(fpga_id=fpga_id, job_id=uuid.UUID(job_id), by=owner_of(request))
+        await svc.bus.execute(
+            fpga_id, lambda b: decide(cmd, b, svc.runner.views.jobs.get(cmd.job_id))
+        )
+        return Response(None, status_code=HTTP_204_NO_CONTENT)

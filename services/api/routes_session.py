@@ -1,0 +1,44 @@
+"""Session routes: inspect and release the reservation of a board."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from services.api.deps import board_or_422, owner_of, services
+from services.api.models import SessionResponse, SubmitResponse
+from services.domain import commands
+from services.domain.decider import decide
+from services.domain.errors import NoActiveSession
+
+
+class SessionController(Controller):
+    path = "/fpga/{fpga_id:int}/session"
+    tags = ["Sessions"]
+
+    @get("/", summary="Active session of an FPGA")
+    async def get_session(
+        self, request: Request[Any, Any, Any], fpga_id: FromPath[int]
+    ) -> SessionResponse:
+        board = board_or_422(services(request), fpga_id)
+        s = board.session
+        if s is None:
+            raise NoActiveSession(f"FPGA {fpga_id} has no active session.")
+        return SessionResponse(
+            session_id=s.session_id, fpga_id=s.fpga_id, owner=s.owner, expires_at=s.expires_at
+        )
+
+    @post("/release", status_code=HTTP_202_ACCEPTED,
+          summary="End the session; a reset job restores the base SoC")  # fmt: skip
+    async def release(
+        self, request: Request[Any, Any, Any], fpga_id: FromPath[int]
+    ) -> SubmitResponse:
+        svc = services(request)
+        board_or_422(svc, fpga_id)
+        cmd = commands.Release(fpga_id=fpga_id, job_id=uuid.uuid4(), owner=owner_of(request))
+        await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
+        return SubmitResponse(job_id=cmd.job_id, fpga_id=fpga_id)

@@ -1,0 +1,104 @@
+"""``fpga-cloud``: run the whole system or any one of its parts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from services.settings import Settings, parse_board_ids
+
+
+def _run(coro: Coroutine[Any, Any, Any]) -> Any:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency; fall back if absent
+        return asyncio.run(coro)
+    uvloop.install()
+    return asyncio.run(coro)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    changes: dict[str, Any] = {}
+    if getattr(args, "data_dir", None):
+        changes["data_dir"] = Path(args.data_dir)
+    if getattr(args, "boards", None):
+        changes["fpga_ids"] = parse_board_ids(args.boards)
+    if getattr(args, "port", None):
+        changes["port"] = args.port
+    if getattr(args, "host", None):
+        changes["host"] = args.host
+    return msgspec.structs.replace(settings, **changes)
+
+
+def _need_nats(settings: Settings) -> str:
+    if not settings.nats_url:
+        sys.exit("NATS_URL is not set: start `fpga-cloud up`, or point NATS_URL at a server")
+    return settings.nats_url
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from services.supervisor import run_up
+
+    return int(_run(run_up(_settings(args))))
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    from services.api.server import serve
+
+    settings = _settings(args)
+    _run(serve(settings, _need_nats(settings)))
+    return 0
+
+
+def cmd_hwbridge(args: argparse.Namespace) -> int:
+    from hwbridge.main import BridgeConfig, serve
+
+    settings = _settings(args)
+    config = BridgeConfig(
+        nats_url=_need_nats(settings), fpga_ids=settings.fpga_ids,
+        data_dir=settings.data_dir.resolve(), lease_seconds=settings.lease_seconds,
+    )  # fmt: skip
+    _run(serve(config))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fpga-cloud", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start NATS (unless NATS_URL is set), the API and hwbridge")
+    api = sub.add_parser("api", help="run the HTTP API with its projections (needs NATS_URL)")
+    hw = sub.add_parser("hwbridge", help="run the board workers (needs NATS_URL)")
+    for p in (up, api, hw):
+        p.add_argument("--data-dir", help="data directory (default ./var, FPGA_CLOUD_DATA_DIR)")
+    for p in (up, hw):
+        p.add_argument("--boards", help="board ids, e.g. 0-9 (FPGA_CLOUD_BOARDS)")
+    for p in (up, api):
+        p.add_argument("--host", help="API listen address (FPGA_CLOUD_HOST)")
+        p.add_argument("--port", type=int, help="API port (FPGA_CLOUD_PORT)")
+    up.set_defaults(func=cmd_up)
+    api.set_defaults(func=cmd_api)
+    hw.set_defaults(func=cmd_hwbridge)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ValueError as exc:
+        print(f"fpga-cloud: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Domain errors: one base, each with its HTTP status and error code; mapped in one place."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A command was refused; ``code`` is the machine-readable error in the envelope."""
+
+    status_code = 409
+    code = "conflict"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class FpgaNotIdle(DomainError):
+    code = "fpga_not_idle"
+
+
+class FpgaNotReserved(DomainError):
+    code = "fpga_not_reserved"
+
+
+class FpgaNotResettable(DomainError):
+    code = "fpga_not_resettable"
+
+
+class JobNotComplete(DomainError):
+    code = "job_not_complete"
+
+
+class JobNotCancellable(DomainError):
+    code = "job_not_cancellable"
+
+
+class JobNotFound(DomainError):
+    status_code = 404
+    code = "job_not_found"
+
+
+class NoActiveSession(DomainError):
+    status_code = 404
+    code = "no_active_session"
+
+
+class InvalidRequest(DomainError):
+    status_code = 422
+    code = "validation_error"
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class AddressOutOfRange(DomainError):
+    status_code = 422
+    code = "address_out_of_range"
+
+
+class Busy(DomainError):
+    """The board kept changing under the command; the client may retry."""
+
+    status_code = 503
+    code = "board_busy"

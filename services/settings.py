@@ -1,0 +1,67 @@
+"""Service settings: one typed object read from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import msgspec
+
+
+def parse_board_ids(spec: str) -> tuple[int, ...]:
+    """Parse ``"0-9"`` or ``"0,2,5-7"`` into sorted unique board ids.
+
+    Raises:
+        ValueError: the spec is malformed.
+    """
+    ids: set[int] = set()
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo, sep, hi = part.partition("-")
+        start, end = (int(lo), int(hi)) if sep else (int(lo), int(lo))
+        if start < 0 or end < start:
+            raise ValueError(f"bad board range {part!r}")
+        ids.update(range(start, end + 1))
+    if not ids:
+        raise ValueError(f"no boards in {spec!r}")
+    return tuple(sorted(ids))
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Every knob of the service; each field maps to one environment variable."""
+
+    nats_url: str | None = None
+    """NATS_URL: use this server instead of starting the embedded one."""
+    data_dir: Path = Path("var")
+    """FPGA_CLOUD_DATA_DIR: JetStream store, build outputs and simulator runs live here."""
+    host: str = "127.0.0.1"
+    """FPGA_CLOUD_HOST: address the API listens on."""
+    port: int = 8000
+    """FPGA_CLOUD_PORT: port the API listens on."""
+    fpga_ids: tuple[int, ...] = tuple(range(10))
+    """FPGA_CLOUD_BOARDS: boards of the farm, e.g. ``0-9``."""
+    max_upload_bytes: int = 256 * 1024
+    """FPGA_CLOUD_MAX_UPLOAD_BYTES: largest accepted design file."""
+    max_run_words: int = 1024
+    """FPGA_CLOUD_MAX_RUN_WORDS: most words one /run may read or write."""
+    lease_seconds: int = 3600
+    """FPGA_CLOUD_LEASE_SECONDS: session lease length shown as ``expires_at``."""
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        e = os.environ if env is None else env
+        defaults = cls()
+        return cls(
+            nats_url=e.get("NATS_URL") or None,
+            data_dir=Path(e.get("FPGA_CLOUD_DATA_DIR", str(defaults.data_dir))),
+            host=e.get("FPGA_CLOUD_HOST", defaults.host),
+            port=int(e.get("FPGA_CLOUD_PORT", defaults.port)),
+            fpga_ids=parse_board_ids(e["FPGA_CLOUD_BOARDS"])
+            if "FPGA_CLOUD_BOARDS" in e
+            else defaults.fpga_ids,
+            max_upload_bytes=int(e.get("FPGA_CLOUD_MAX_UPLOAD_BYTES", defaults.max_upload_bytes)),
+            max_run_words=int(e.get("FPGA_CLOUD_MAX_RUN_WORDS", defaults.max_run_words)),
+            lease_seconds=int(e.get("FPGA_CLOUD_LEASE_SECONDS", defaults.lease_seconds)),
+        )

@@ -1,0 +1,98 @@
+"""``fpga-cloud up``: the embedded nats-server, the API and hwbridge in one process tree."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+
+from services.natsserver import NatsServer
+from services.settings import Settings
+
+log = logging.getLogger("fpga-cloud")
+
+RESTART_BACKOFF_S = 1.0
+STOP_GRACE_S = 15.0
+
+
+class Child:
+    """A supervised child process, restarted if it dies while the system is up."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        self.name, self.args, self.env = name, args, env
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(*self.args, env=self.env)
+
+    async def stop(self) -> None:
+        proc = self.proc
+        if proc is None or proc.returncode is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), STOP_GRACE_S)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+async def run_up(settings: Settings) -> int:
+    """Start everything, keep it running, stop it all cleanly on Ctrl-C or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    server: NatsServer | None = None
+    nats_url = settings.nats_url
+    if nats_url is None:
+        port = int(os.environ.get("FPGA_CLOUD_NATS_PORT", "4222"))
+        server = NatsServer(settings.data_dir / "nats", port=port)
+        await server.start()
+        nats_url = server.url
+    env = {
+        **os.environ,
+        "NATS_URL": nats_url,
+        "FPGA_CLOUD_DATA_DIR": str(settings.data_dir),
+        "FPGA_CLOUD_HOST": settings.host,
+        "FPGA_CLOUD_PORT": str(settings.port),
+    }
+    boards = ",".join(map(str, settings.fpga_ids))
+    cli = [sys.executable, "-m", "services.cli"]
+    children = [
+        Child("api", [*cli, "api"], env),
+        Child("hwbridge", [*cli, "hwbridge", "--boards", boards], env),
+    ]
+    for child in children:
+        await child.start()
+    print(
+        f"fpga-cloud is up: API http://{settings.host}:{settings.port} "
+        f"(explorer /docs), NATS {nats_url}, boards {boards}, data in {settings.data_dir}. "
+        "Ctrl-C stops everything.",
+        flush=True,
+    )
+    try:
+        while not stop.is_set():
+            waits = {asyncio.create_task(c.proc.wait()): c for c in children if c.proc}
+            stopper = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait({*waits, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (*waits, stopper):
+                if task not in done:
+                    task.cancel()
+            for task in done:
+                child = waits.get(task)
+                if child is not None and not stop.is_set():
+                    log.warning("%s exited with %s; restarting", child.name, child.proc and child.proc.returncode)  # noqa: E501
+                    await asyncio.sleep(RESTART_BACKOFF_S)
+                    await child.start()
+    finally:
+        await asyncio.gather(*(c.stop() for c in children), return_exceptions=True)
+        if server is not None:
+            with contextlib.suppress(Exception):
+                await server.stop()
+    print("fpga-cloud stopped.", flush=True)
+    return 0

@@ -1,0 +1,311 @@
+"""Virtual boards end to end: build with Verilator, run, drive over UARTBone with pyserial.
+
+Each build takes ~10-20 s, so every example is built once per module and shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import serial
+
+from hwbridge.virtual import simulator
+from hwbridge.virtual.build import BuildLimits, DesignBuildError, SimArtifact, build_sim
+from hwbridge.virtual.simulator import Simulation, SimulationError
+
+pytestmark = pytest.mark.slow
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+WINDOW = 0x4000_0000
+SCRATCH = 0x4
+CMD_WRITE, CMD_READ = 0x01, 0x02
+
+
+# --- a minimal UARTBone client ---------------------------------------------------------------
+
+
+def open_board(url: str) -> serial.SerialBase:
+    ser = serial.serial_for_url(url, timeout=2.0)
+    # pyserial's socket:// handler leaves Nagle on; a frame must not be held back.
+    ser._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return ser
+
+
+def frame(cmd: int, byte_addr: int, count: int, words: list[int] | None = None) -> bytes:
+    head = bytes([cmd, count]) + (byte_addr >> 2).to_bytes(4, "big")
+    return head + b"".join(w.to_bytes(4, "big") for w in words or [])
+
+
+def read(ser: serial.SerialBase, byte_addr: int, count: int = 1) -> list[int]:
+    ser.write(frame(CMD_READ, byte_addr, count))
+    data = ser.read(4 * count)
+    assert len(data) == 4 * count, f"short reply: {len(data)} of {4 * count} bytes"
+    return [int.from_bytes(data[i : i + 4], "big") for i in range(0, len(data), 4)]
+
+
+def write(ser: serial.SerialBase, byte_addr: int, words: list[int]) -> None:
+    ser.write(frame(CMD_WRITE, byte_addr, len(words), words))
+
+
+# --- fixtures -------------------------------------------------------------------------------
+
+
+class Log:
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    async def __call__(self, stage: str, line: str) -> None:
+        self.lines.append((stage, line))
+
+    def text(self) -> str:
+        return "\n".join(line for _, line in self.lines)
+
+
+def _build(example: str, out_dir: Path) -> tuple[SimArtifact, Log]:
+    log = Log()
+    start = time.monotonic()
+    artifact = asyncio.run(build_sim((EXAMPLES / f"{example}.py").read_bytes(), out_dir, log))
+    print(f"\n[measure] build {example}: {time.monotonic() - start:.1f} s wall")
+    return artifact, log
+
+
+def _start(artifact: SimArtifact, run_dir: Path) -> Iterator[Simulation]:
+    sim = asyncio.run(Simulation.start(artifact, run_dir))
+    try:
+        yield sim
+    finally:
+        asyncio.run(sim.stop())
+
+
+@pytest.fixture(scope="module")
+def echo_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[SimArtifact, Log]:
+    return _build("echo_regs", tmp_path_factory.mktemp("echo_build"))
+
+
+@pytest.fixture(scope="module")
+def echo_sim(
+    echo_build: tuple[SimArtifact, Log], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Simulation]:
+    yield from _start(echo_build[0], tmp_path_factory.mktemp("echo_run"))
+
+
+# --- the echo board -------------------------------------------------------------------------
+
+
+def test_build_streams_stages(echo_build: tuple[SimArtifact, Log]) -> None:
+    artifact, log = echo_build
+    stages = {stage for stage, _ in log.lines}
+    assert {"elaborate", "verilator"} <= stages
+    assert not any("::hwbridge-" in line for _, line in log.lines)
+    assert SimArtifact.load(artifact.path) == artifact
+    assert (artifact.window_base, artifact.window_size) == (WINDOW, 0x1000)
+
+
+def test_health_probe(echo_sim: Simulation) -> None:
+    assert echo_sim.url == f"socket://127.0.0.1:{echo_sim.port}"
+    with open_board(echo_sim.url) as ser:
+        assert read(ser, SCRATCH) == [0x12345678]
+
+
+def test_write_then_read_back(echo_sim: Simulation) -> None:
+    values = [0xDEAD_0000 + i for i in range(16)]
+    with open_board(echo_sim.url) as ser:
+        write(ser, WINDOW, values)
+        assert read(ser, WINDOW, 16) == values
+        write(ser, WINDOW + 0x14, [0xCAFEF00D])
+        assert read(ser, WINDOW + 0x14) == [0xCAFEF00D]
+        # 255-word burst: the 16 registers repeat every 0x40 bytes.
+        burst = read(ser, WINDOW, 255)
+        assert burst[16:32] == burst[:16] and burst[5] == 0xCAFEF00D
+
+
+def test_many_frames_in_one_write(echo_sim: Simulation) -> None:
+    with open_board(echo_sim.url) as ser:
+        writes = b"".join(frame(CMD_WRITE, WINDOW + 8, 1, [i]) for i in range(20_000))
+        ser.write(writes + frame(CMD_READ, WINDOW + 8, 1))
+        assert ser.read(4) == (19_999).to_bytes(4, "big")
+        ser.write(frame(CMD_READ, SCRATCH, 1) * 500)
+        assert ser.read(2000) == (0x12345678).to_bytes(4, "big") * 500
+
+
+def test_disconnect_mid_burst_and_reconnect(echo_sim: Simulation) -> None:
+    ser = open_board(echo_sim.url)
+    ser.write(frame(CMD_READ, WINDOW, 255) * 8)
+    ser.close()
+    with open_board(echo_sim.url) as ser:
+        assert read(ser, SCRATCH) == [0x12345678]
+        # Half a write frame, then gone: the bridge must not take the next client's bytes as
+        # the rest of it.
+        ser.write(frame(CMD_WRITE, WINDOW, 4)[:6] + b"\x01\x02")
+    with open_board(echo_sim.url) as ser:
+        assert read(ser, SCRATCH) == [0x12345678]
+    assert echo_sim.alive()
+
+
+def test_new_client_replaces_old(echo_sim: Simulation) -> None:
+    old = open_board(echo_sim.url)
+    try:
+        old.write(frame(CMD_READ, WINDOW, 255) * 4)
+        with open_board(echo_sim.url) as new:
+            assert read(new, SCRATCH) == [0x12345678]
+            write(new, WINDOW + 0x3C, [7])
+            assert read(new, WINDOW + 0x3C) == [7]
+    finally:
+        old.close()
+    assert echo_sim.alive()
+
+
+def test_round_trip_time(echo_sim: Simulation) -> None:
+    with open_board(echo_sim.url) as ser:
+        read(ser, SCRATCH)
+        samples = []
+        for _ in range(2000):
+            t0 = time.perf_counter()
+            read(ser, SCRATCH)
+            samples.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        read(ser, WINDOW, 255)
+        burst = time.perf_counter() - t0
+    median = statistics.median(samples) * 1e3
+    p99 = sorted(samples)[int(0.99 * len(samples))] * 1e3
+    print(f"\n[measure] one-word read: median {median:.3f} ms, p99 {p99:.3f} ms; 255-word read "
+          f"{burst * 1e3:.2f} ms")
+    assert median < 5.0
+
+
+def test_two_instances_share_one_build(echo_build: tuple[SimArtifact, Log], tmp_path: Path) -> None:
+    async def both() -> None:
+        a = await Simulation.start(echo_build[0], tmp_path / "a")
+        b = await Simulation.start(echo_build[0], tmp_path / "b")
+        try:
+            assert a.port != b.port
+            with open_board(a.url) as sa, open_board(b.url) as sb:
+                write(sa, WINDOW, [1])
+                write(sb, WINDOW, [2])
+                assert read(sa, WINDOW) == [1] and read(sb, WINDOW) == [2]
+        finally:
+            await a.stop()
+            await b.stop()
+        assert not a.alive() and not b.alive()
+        await a.stop()  # idempotent
+
+    asyncio.run(both())
+    assert (tmp_path / "a" / "sim.log").read_text().count("listening on 127.0.0.1") == 1
+
+
+def test_port_in_use(echo_build: tuple[SimArtifact, Log], tmp_path: Path,
+                     monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        with pytest.raises(SimulationError, match="code 255"):
+            asyncio.run(Simulation.start(echo_build[0], tmp_path / "fixed", port=busy))
+        # Auto-picked port taken between picking and binding: retried with another one.
+        ports = iter([busy])
+        real_free_port = simulator._free_port
+        monkeypatch.setattr(simulator, "_free_port", lambda: next(ports, None) or real_free_port())
+        sim = asyncio.run(Simulation.start(echo_build[0], tmp_path / "auto"))
+        try:
+            assert sim.port != busy and sim.alive()
+        finally:
+            asyncio.run(sim.stop())
+
+
+# --- the other examples ---------------------------------------------------------------------
+
+
+def test_mac_board(tmp_path: Path) -> None:
+    artifact, _ = _build("mac", tmp_path / "build")
+    for sim in _start(artifact, tmp_path / "run"):
+        with open_board(sim.url) as ser:
+            write(ser, WINDOW + 0x00, [3])
+            write(ser, WINDOW + 0x04, [7])
+            write(ser, WINDOW + 0x08, [0, 0])  # a 2-word burst: two accumulations
+            assert read(ser, WINDOW + 0x08, 2) == [2, 42]
+            write(ser, WINDOW, [0xFFFF_FFFF, 0xFFFF_FFFF, 0])
+            total = 42 + 0xFFFF_FFFF**2
+            assert read(ser, WINDOW + 0x0C) == [total & 0xFFFF_FFFF]
+            assert read(ser, WINDOW + 0x14) == [total >> 32]
+            write(ser, WINDOW + 0x10, [0])
+            assert read(ser, WINDOW + 0x08, 2) == [0, 0]
+
+
+def test_counter_board(tmp_path: Path) -> None:
+    artifact, _ = _build("counter", tmp_path / "build")
+    for sim in _start(artifact, tmp_path / "run"):
+        with open_board(sim.url) as ser:
+            a, b = read(ser, WINDOW), read(ser, WINDOW)
+            assert b[0] > a[0]  # free-running at ~8 M simulated cycles/s
+            write(ser, WINDOW + 0x04, [0b10])  # clear and stop
+            assert read(ser, WINDOW) == [0] and read(ser, WINDOW + 0x04) == [0]
+            write(ser, WINDOW + 0x08, [5])
+            write(ser, WINDOW + 0x0C, [500])
+            write(ser, WINDOW + 0x04, [0b11])
+            time.sleep(0.01)
+            assert read(ser, WINDOW + 0x10) == [1]
+            assert read(ser, WINDOW)[0] % 5 == 0
+
+
+# --- builds that fail -----------------------------------------------------------------------
+
+
+async def _fail(tmp_path: Path, source: str, **limits: float) -> tuple[DesignBuildError, Log]:
+    log = Log()
+    with pytest.raises(DesignBuildError) as info:
+        await build_sim(source.encode(), tmp_path / "out", log, limits=BuildLimits(**limits))
+    return info.value, log
+
+
+async def test_design_raises_at_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NATS_URL", "nats://secret-host:4222")
+    source = (
+        "import os\n"
+        "print('env:', sorted(os.environ))\n"
+        "def make():\n"
+        "    return 1 / zero\n"
+        "make()\n"
+    )
+    err, log = await _fail(tmp_path, source)
+    assert err.kind == "design"
+    assert err.reason == "design.py raised NameError: name 'zero' is not defined"
+    text = log.text()
+    assert 'design.py", line 5' in text and 'design.py", line 4' in text
+    assert "hwbridge/virtual" not in text  # no frames of ours
+    assert "NATS_URL" not in text and "env: [" in text
+
+
+async def test_design_loops_forever(tmp_path: Path) -> None:
+    start = time.monotonic()
+    err, log = await _fail(tmp_path, "while True:\n    pass\n", timeout_s=4.0)
+    elapsed = time.monotonic() - start
+    assert err.kind == "timeout" and "timed out after 4 s" in err.reason
+    assert elapsed < 8.0
+    assert ("build", err.reason) in log.lines
+
+
+async def test_design_without_bus(tmp_path: Path) -> None:
+    source = "from migen import Module\n\nclass Design(Module):\n    size = 0x1000\n"
+    err, _ = await _fail(tmp_path, source)
+    assert err.kind == "design"
+    assert "Design has no 'bus' attribute" in err.reason
+
+
+async def test_design_eats_memory(tmp_path: Path) -> None:
+    err, _ = await _fail(tmp_path, "hog = bytearray(1 << 31)\n", memory_bytes=1 << 30)
+    assert err.reason == "design.py raised MemoryError"
+
+
+async def test_out_dir_is_single_use(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "design.py").write_text("")
+    with pytest.raises(ValueError, match="already holds a build"):
+        await build_sim(b"", tmp_path / "out", Log())
+    assert os.listdir(tmp_path / "out") == ["design.py"]
