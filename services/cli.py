@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -60,11 +61,16 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 def cmd_hwbridge(args: argparse.Namespace) -> int:
     from hwbridge.main import BridgeConfig, serve
+    from hwbridge.virtual.build import BuildLimits
 
     settings = _settings(args)
+    limits = BuildLimits(
+        timeout_s=settings.build_timeout_s, memory_bytes=settings.build_memory_mb * 1024**2
+    )
     config = BridgeConfig(
         nats_url=_need_nats(settings), fpga_ids=settings.fpga_ids,
         data_dir=settings.data_dir.resolve(), lease_seconds=settings.lease_seconds,
+        build_slots=settings.build_slots or os.cpu_count() or 1, build_limits=limits,
     )  # fmt: skip
     _run(serve(config))
     return 0

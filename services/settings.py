@@ -48,6 +48,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """FPGA_CLOUD_MAX_RUN_WORDS: most words one /run may read or write."""
     lease_seconds: int = 3600
     """FPGA_CLOUD_LEASE_SECONDS: session lease length shown as ``expires_at``."""
+    build_timeout_s: float = 300.0
+    """FPGA_CLOUD_BUILD_TIMEOUT_S: wall-clock limit of one design build."""
+    build_memory_mb: int = 2048
+    """FPGA_CLOUD_BUILD_MEMORY_MB: address-space limit of the build process."""
+    build_slots: int = 0
+    """FPGA_CLOUD_BUILD_SLOTS: concurrent builds per hwbridge host (0 = number of cores)."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -64,4 +70,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             max_upload_bytes=int(e.get("FPGA_CLOUD_MAX_UPLOAD_BYTES", defaults.max_upload_bytes)),
             max_run_words=int(e.get("FPGA_CLOUD_MAX_RUN_WORDS", defaults.max_run_words)),
             lease_seconds=int(e.get("FPGA_CLOUD_LEASE_SECONDS", defaults.lease_seconds)),
+            build_timeout_s=float(e.get("FPGA_CLOUD_BUILD_TIMEOUT_S", defaults.build_timeout_s)),
+            build_memory_mb=int(e.get("FPGA_CLOUD_BUILD_MEMORY_MB", defaults.build_memory_mb)),
+            build_slots=int(e.get("FPGA_CLOUD_BUILD_SLOTS", defaults.build_slots)),
         )

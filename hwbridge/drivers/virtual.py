@@ -59,8 +59,8 @@ class VirtualBoard:
             artifact = cached
             name = str(artifact.path.relative_to(self._builds.resolve()))
             return BuildOutput(name, artifact.window_base, artifact.window_size, cache_hit=True)
-        scratch = self._builds / f"tmp-{job_id.hex}"
-        shutil.rmtree(scratch, ignore_errors=True)
+        # Unique per attempt: a build orphaned by a crashed worker may still be writing its own.
+        scratch = self._builds / f"tmp-{job_id.hex}-{uuid.uuid4().hex[:8]}"
         try:
             artifact = await build_sim(source, scratch, log, limits=self._limits)
         except DesignBuildError as exc:

@@ -45,7 +45,13 @@ PLACEHOLDER_PORT = 1
 BUILD_SUBDIR = "build"
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_COMPILE_ERROR = re.compile(r"%Error|\berror\b|Error \d+|No such file", re.IGNORECASE)
+#: Lines that name the cause of a failed compile (Verilator, gcc, the kernel's OOM answers).
+_COMPILE_CAUSE = re.compile(
+    r"%Error|\berror:|fatal error|out of memory|memory exhausted|Killed|No such file",
+    re.IGNORECASE,
+)
+#: Lines that only say that something failed (make's summary); used when no cause was seen.
+_COMPILE_FAILED = re.compile(r"\berror\b", re.IGNORECASE)
 
 
 class _PlainFormatter(logging.Formatter):
@@ -73,17 +79,20 @@ def _user_traceback(exc: BaseException, design_py: Path) -> str:
     """
     frames = traceback.extract_tb(exc.__traceback__)
     mine = [f for f in frames if Path(f.filename) == design_py]
+    lines = ["Traceback (most recent call last, design.py frames only):\n"]
     if not mine and frames:
         mine = [frames[-1]]
-    lines = ["Traceback (most recent call last, design.py frames only):\n"]
+        lines = ["Traceback (innermost frame; none is in design.py):\n"]
     lines += traceback.format_list(mine)
     lines += traceback.format_exception_only(type(exc), exc)
     return "".join(lines)
 
 
 def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    message = text[0] if text else ""
+    """``Type: message`` on one line (multi-line messages joined, capped)."""
+    message = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+    if len(message) > 300:
+        message = message[:297] + "..."
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
@@ -122,7 +131,8 @@ def _copy_sim_modules(out_dir: Path) -> Path:
 def _compile(gateware: Path) -> int:
     """Run LiteX's generated build script, streaming its output line by line."""
     _stage("verilator")
-    last_error = ""
+    cause = ""
+    failed = ""
     with subprocess.Popen(
         ["bash", "build_sim.sh"],
         cwd=gateware,
@@ -136,11 +146,16 @@ def _compile(gateware: Path) -> int:
         for raw in proc.stdout:
             line = _ANSI.sub("", raw.rstrip("\n"))
             print(line, flush=True)
-            if _COMPILE_ERROR.search(line):
-                last_error = line.strip()
+            # The first cause is the one to report: later errors are usually consequences.
+            if not cause and _COMPILE_CAUSE.search(line):
+                cause = line.strip()
+            elif _COMPILE_FAILED.search(line):
+                failed = line.strip()
         rc = proc.wait()
     if rc != 0:
-        return _fail(EXIT_COMPILE, f"Verilator build failed (exit {rc}): {last_error}"[:400])
+        return _fail(
+            EXIT_COMPILE, f"Verilator build failed: {cause or failed or f'exit {rc}'}"[:400]
+        )
     for needed in ("obj_dir/Vsim", "modules/serial2tcp_nodelay.so", "sim_config.js"):
         if not (gateware / needed).exists():
             return _fail(EXIT_COMPILE, f"Verilator build produced no {needed}")

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 WINDOW = 0x4000_0000
 SCRATCH = 0x4
-CMD_WRITE, CMD_READ = 0x01, 0x02
+CMD_WRITE, CMD_READ, CMD_WRITE_FIXED = 0x01, 0x02, 0x03
 
 
 # --- a minimal UARTBone client ---------------------------------------------------------------
@@ -89,7 +89,7 @@ def echo_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[SimArtifact, L
     return _build("echo_regs", tmp_path_factory.mktemp("echo_build"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="class")
 def echo_sim(
     echo_build: tuple[SimArtifact, Log], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Simulation]:
@@ -99,85 +99,84 @@ def echo_sim(
 # --- the echo board -------------------------------------------------------------------------
 
 
-def test_build_streams_stages(echo_build: tuple[SimArtifact, Log]) -> None:
-    artifact, log = echo_build
-    stages = {stage for stage, _ in log.lines}
-    assert {"elaborate", "verilator"} <= stages
-    assert not any("::hwbridge-" in line for _, line in log.lines)
-    assert SimArtifact.load(artifact.path) == artifact
-    assert (artifact.window_base, artifact.window_size) == (WINDOW, 0x1000)
+class TestEchoBoard:
+    """One running echo board, stopped before the other examples build (it spins a core)."""
 
+    def test_build_streams_stages(self, echo_build: tuple[SimArtifact, Log]) -> None:
+        artifact, log = echo_build
+        stages = {stage for stage, _ in log.lines}
+        assert {"elaborate", "verilator"} <= stages
+        assert not any("::hwbridge-" in line for _, line in log.lines)
+        assert SimArtifact.load(artifact.path) == artifact
+        assert (artifact.window_base, artifact.window_size) == (WINDOW, 0x1000)
 
-def test_health_probe(echo_sim: Simulation) -> None:
-    assert echo_sim.url == f"socket://127.0.0.1:{echo_sim.port}"
-    with open_board(echo_sim.url) as ser:
-        assert read(ser, SCRATCH) == [0x12345678]
+    def test_health_probe(self, echo_sim: Simulation) -> None:
+        assert echo_sim.url == f"socket://127.0.0.1:{echo_sim.port}"
+        with open_board(echo_sim.url) as ser:
+            assert read(ser, SCRATCH) == [0x12345678]
 
+    def test_write_then_read_back(self, echo_sim: Simulation) -> None:
+        values = [0xDEAD_0000 + i for i in range(16)]
+        with open_board(echo_sim.url) as ser:
+            write(ser, WINDOW, values)
+            assert read(ser, WINDOW, 16) == values
+            write(ser, WINDOW + 0x14, [0xCAFEF00D])
+            assert read(ser, WINDOW + 0x14) == [0xCAFEF00D]
+            # 255-word burst: the 16 registers repeat every 0x40 bytes.
+            burst = read(ser, WINDOW, 255)
+            assert burst[16:32] == burst[:16] and burst[5] == 0xCAFEF00D
 
-def test_write_then_read_back(echo_sim: Simulation) -> None:
-    values = [0xDEAD_0000 + i for i in range(16)]
-    with open_board(echo_sim.url) as ser:
-        write(ser, WINDOW, values)
-        assert read(ser, WINDOW, 16) == values
-        write(ser, WINDOW + 0x14, [0xCAFEF00D])
-        assert read(ser, WINDOW + 0x14) == [0xCAFEF00D]
-        # 255-word burst: the 16 registers repeat every 0x40 bytes.
-        burst = read(ser, WINDOW, 255)
-        assert burst[16:32] == burst[:16] and burst[5] == 0xCAFEF00D
+    def test_many_frames_in_one_write(self, echo_sim: Simulation) -> None:
+        with open_board(echo_sim.url) as ser:
+            writes = b"".join(frame(CMD_WRITE, WINDOW + 8, 1, [i]) for i in range(20_000))
+            ser.write(writes + frame(CMD_READ, WINDOW + 8, 1))
+            assert ser.read(4) == (19_999).to_bytes(4, "big")
+            ser.write(frame(CMD_READ, SCRATCH, 1) * 500)
+            assert ser.read(2000) == (0x12345678).to_bytes(4, "big") * 500
 
+    def test_disconnect_mid_burst_and_reconnect(self, echo_sim: Simulation) -> None:
+        ser = open_board(echo_sim.url)
+        ser.write(frame(CMD_READ, WINDOW, 255) * 8)
+        ser.close()
+        with open_board(echo_sim.url) as ser:
+            assert read(ser, SCRATCH) == [0x12345678]
+            # Half a write frame, then gone: the bridge must not take the next client's bytes as
+            # the rest of it.
+            ser.write(frame(CMD_WRITE, WINDOW, 4)[:6] + b"\x01\x02")
+        with open_board(echo_sim.url) as ser:
+            assert read(ser, SCRATCH) == [0x12345678]
+        assert echo_sim.alive()
 
-def test_many_frames_in_one_write(echo_sim: Simulation) -> None:
-    with open_board(echo_sim.url) as ser:
-        writes = b"".join(frame(CMD_WRITE, WINDOW + 8, 1, [i]) for i in range(20_000))
-        ser.write(writes + frame(CMD_READ, WINDOW + 8, 1))
-        assert ser.read(4) == (19_999).to_bytes(4, "big")
-        ser.write(frame(CMD_READ, SCRATCH, 1) * 500)
-        assert ser.read(2000) == (0x12345678).to_bytes(4, "big") * 500
+    def test_new_client_replaces_old(self, echo_sim: Simulation) -> None:
+        old = open_board(echo_sim.url)
+        try:
+            old.write(frame(CMD_READ, WINDOW, 255) * 4)
+            with open_board(echo_sim.url) as new:
+                assert read(new, SCRATCH) == [0x12345678]
+                write(new, WINDOW + 0x3C, [7])
+                assert read(new, WINDOW + 0x3C) == [7]
+        finally:
+            old.close()
+        assert echo_sim.alive()
 
-
-def test_disconnect_mid_burst_and_reconnect(echo_sim: Simulation) -> None:
-    ser = open_board(echo_sim.url)
-    ser.write(frame(CMD_READ, WINDOW, 255) * 8)
-    ser.close()
-    with open_board(echo_sim.url) as ser:
-        assert read(ser, SCRATCH) == [0x12345678]
-        # Half a write frame, then gone: the bridge must not take the next client's bytes as
-        # the rest of it.
-        ser.write(frame(CMD_WRITE, WINDOW, 4)[:6] + b"\x01\x02")
-    with open_board(echo_sim.url) as ser:
-        assert read(ser, SCRATCH) == [0x12345678]
-    assert echo_sim.alive()
-
-
-def test_new_client_replaces_old(echo_sim: Simulation) -> None:
-    old = open_board(echo_sim.url)
-    try:
-        old.write(frame(CMD_READ, WINDOW, 255) * 4)
-        with open_board(echo_sim.url) as new:
-            assert read(new, SCRATCH) == [0x12345678]
-            write(new, WINDOW + 0x3C, [7])
-            assert read(new, WINDOW + 0x3C) == [7]
-    finally:
-        old.close()
-    assert echo_sim.alive()
-
-
-def test_round_trip_time(echo_sim: Simulation) -> None:
-    with open_board(echo_sim.url) as ser:
-        read(ser, SCRATCH)
-        samples = []
-        for _ in range(2000):
-            t0 = time.perf_counter()
+    def test_round_trip_time(self, echo_sim: Simulation) -> None:
+        with open_board(echo_sim.url) as ser:
             read(ser, SCRATCH)
-            samples.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        read(ser, WINDOW, 255)
-        burst = time.perf_counter() - t0
-    median = statistics.median(samples) * 1e3
-    p99 = sorted(samples)[int(0.99 * len(samples))] * 1e3
-    print(f"\n[measure] one-word read: median {median:.3f} ms, p99 {p99:.3f} ms; 255-word read "
-          f"{burst * 1e3:.2f} ms")
-    assert median < 5.0
+            samples = []
+            for _ in range(2000):
+                t0 = time.perf_counter()
+                read(ser, SCRATCH)
+                samples.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            read(ser, WINDOW, 255)
+            burst = time.perf_counter() - t0
+        median = statistics.median(samples) * 1e3
+        p99 = sorted(samples)[int(0.99 * len(samples))] * 1e3
+        print(
+            f"\n[measure] one-word read: median {median:.3f} ms, p99 {p99:.3f} ms; 255-word read "
+            f"{burst * 1e3:.2f} ms"
+        )
+        assert median < 5.0
 
 
 def test_two_instances_share_one_build(echo_build: tuple[SimArtifact, Log], tmp_path: Path) -> None:
@@ -200,8 +199,9 @@ def test_two_instances_share_one_build(echo_build: tuple[SimArtifact, Log], tmp_
     assert (tmp_path / "a" / "sim.log").read_text().count("listening on 127.0.0.1") == 1
 
 
-def test_port_in_use(echo_build: tuple[SimArtifact, Log], tmp_path: Path,
-                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_port_in_use(
+    echo_build: tuple[SimArtifact, Log], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -228,7 +228,8 @@ def test_mac_board(tmp_path: Path) -> None:
         with open_board(sim.url) as ser:
             write(ser, WINDOW + 0x00, [3])
             write(ser, WINDOW + 0x04, [7])
-            write(ser, WINDOW + 0x08, [0, 0])  # a 2-word burst: two accumulations
+            # Two words to one fixed address: two accumulations.
+            ser.write(frame(CMD_WRITE_FIXED, WINDOW + 0x08, 2, [0, 0]))
             assert read(ser, WINDOW + 0x08, 2) == [2, 42]
             write(ser, WINDOW, [0xFFFF_FFFF, 0xFFFF_FFFF, 0])
             total = 42 + 0xFFFF_FFFF**2
@@ -257,21 +258,19 @@ def test_counter_board(tmp_path: Path) -> None:
 # --- builds that fail -----------------------------------------------------------------------
 
 
-async def _fail(tmp_path: Path, source: str, **limits: float) -> tuple[DesignBuildError, Log]:
+async def _fail(
+    tmp_path: Path, source: str, limits: BuildLimits | None = None
+) -> tuple[DesignBuildError, Log]:
     log = Log()
     with pytest.raises(DesignBuildError) as info:
-        await build_sim(source.encode(), tmp_path / "out", log, limits=BuildLimits(**limits))
+        await build_sim(source.encode(), tmp_path / "out", log, limits=limits or BuildLimits())
     return info.value, log
 
 
 async def test_design_raises_at_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NATS_URL", "nats://secret-host:4222")
     source = (
-        "import os\n"
-        "print('env:', sorted(os.environ))\n"
-        "def make():\n"
-        "    return 1 / zero\n"
-        "make()\n"
+        "import os\nprint('env:', sorted(os.environ))\ndef make():\n    return 1 / zero\nmake()\n"
     )
     err, log = await _fail(tmp_path, source)
     assert err.kind == "design"
@@ -284,7 +283,7 @@ async def test_design_raises_at_import(tmp_path: Path, monkeypatch: pytest.Monke
 
 async def test_design_loops_forever(tmp_path: Path) -> None:
     start = time.monotonic()
-    err, log = await _fail(tmp_path, "while True:\n    pass\n", timeout_s=4.0)
+    err, log = await _fail(tmp_path, "while True:\n    pass\n", BuildLimits(timeout_s=4.0))
     elapsed = time.monotonic() - start
     assert err.kind == "timeout" and "timed out after 4 s" in err.reason
     assert elapsed < 8.0
@@ -298,8 +297,38 @@ async def test_design_without_bus(tmp_path: Path) -> None:
     assert "Design has no 'bus' attribute" in err.reason
 
 
+_BAD_RTL = """
+from litex.soc.interconnect import wishbone
+from migen import Instance, Module, Signal
+
+class Design(Module):
+    def __init__(self):
+        self.bus = wishbone.Interface(data_width=32, address_width=32, addressing="word")
+        x = Signal(4)
+        self.comb += x.eq(self.bus.adr)
+        {line}
+"""
+
+
+async def test_design_that_cannot_elaborate(tmp_path: Path) -> None:
+    source = _BAD_RTL.format(line="self.sync.nodomain += self.bus.dat_r.eq(x)")
+    err, log = await _fail(tmp_path, source)
+    assert err.kind == "elaborate"
+    assert "Unresolved clock domain nodomain" in err.reason
+    assert "none is in design.py" in log.text()
+
+
+async def test_design_that_verilator_rejects(tmp_path: Path) -> None:
+    source = _BAD_RTL.format(line="self.specials += Instance('does_not_exist', i_a=x)")
+    err, log = await _fail(tmp_path, source)
+    assert err.kind == "compile"
+    assert err.reason.startswith("Verilator build failed: %Error")
+    assert "does_not_exist" in err.reason
+    assert any(stage == "verilator" and "%Error" in line for stage, line in log.lines)
+
+
 async def test_design_eats_memory(tmp_path: Path) -> None:
-    err, _ = await _fail(tmp_path, "hog = bytearray(1 << 31)\n", memory_bytes=1 << 30)
+    err, _ = await _fail(tmp_path, "hog = bytearray(1 << 31)\n", BuildLimits(memory_bytes=1 << 30))
     assert err.reason == "design.py raised MemoryError"
 
 

@@ -1,0 +1,117 @@
+"""Starts the whole system (``fpga-cloud up``) as a user would, on free ports, and drives it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class System:
+    """One ``fpga-cloud up`` process tree with its own data directory and ports."""
+
+    def __init__(self, data_dir: Path, **env: str) -> None:
+        self.data_dir = data_dir
+        self.api_port = free_port()
+        self.nats_port = free_port()
+        self.extra_env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir / "up.log"
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def nats_url(self) -> str:
+        return f"nats://127.0.0.1:{self.nats_port}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("NATS_", "FPGA_CLOUD_"))},
+            "FPGA_CLOUD_DATA_DIR": str(self.data_dir),
+            "FPGA_CLOUD_PORT": str(self.api_port),
+            "FPGA_CLOUD_NATS_PORT": str(self.nats_port),
+            **self.extra_env,
+        }
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "up"], env=env, cwd=REPO,
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"fpga-cloud up exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.base}/health", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"system not healthy in time: {self.log_path.read_text()[-2000:]}")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ctrl-C, as a user would; everything must exit cleanly."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+        finally:
+            self.proc = None
+
+
+def wait_job(client: httpx.Client, fpga_id: int, job_id: str, timeout: float = 180.0) -> dict[str, Any]:
+    """Poll a job until it ends (complete, failed or cancelled)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = client.get(f"/fpga/{fpga_id}/jobs/{job_id}").json()
+        if job["status"] in ("complete", "failed", "cancelled"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
+
+
+def wait_state(client: httpx.Client, fpga_id: int, state: str, timeout: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    board: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        board = client.get(f"/fpga/{fpga_id}").json()
+        if board["state"] == state:
+            return board
+        time.sleep(0.05)
+    raise AssertionError(f"board {fpga_id} is {board.get('state')}, expected {state}")
+
+
+def run_op(client: httpx.Client, fpga_id: int, body: dict[str, Any], session: str = "") -> dict[str, Any]:
+    """POST /run then poll its result, as in the curl walkthrough."""
+    r = client.post(f"/fpga/{fpga_id}/run", json=body, headers={"X-Session-ID": session})
+    assert r.status_code == 202, r.text
+    job_id = r.json()["job_id"]
+    job = wait_job(client, fpga_id, job_id, timeout=30)
+    assert job["type"] == "run"
+    result: dict[str, Any] = client.get(f"/fpga/{fpga_id}/jobs/{job_id}/result").json()
+    return result

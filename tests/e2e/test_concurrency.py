@@ -1,0 +1,63 @@
+"""Many clients at once over real HTTP: the event store decides, exactly one wins."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import example
+from tests.e2e.system import System, wait_job, wait_state
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+CLIENTS = 24
+
+
+def test_concurrent_submits_one_board_one_job_one_build(system: System) -> None:
+    source = example("echo_regs.py")
+
+    def attempt(_: int) -> httpx.Response:
+        with httpx.Client(base_url=system.base, timeout=30.0) as c:
+            return c.post("/fpga/9/submit", files={"file": ("design.py", source)})
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        responses = list(pool.map(attempt, range(CLIENTS)))
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [202] + [409] * (CLIENTS - 1), codes
+    assert {r.json()["detail"]["error"] for r in responses if r.status_code == 409} == {
+        "fpga_not_idle"
+    }
+    job_id = next(r.json()["job_id"] for r in responses if r.status_code == 202)
+    with httpx.Client(base_url=system.base, timeout=30.0) as http:
+        assert wait_job(http, 9, job_id)["status"] == "complete"
+
+        # Concurrent runs: every one accepted, executed once, in a consistent order.
+        def run(i: int) -> httpx.Response:
+            with httpx.Client(base_url=system.base, timeout=30.0) as c:
+                return c.post("/fpga/9/run", json={"op": 1, "address": 4 * (i % 16), "data": [i]})
+
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            runs = list(pool.map(run, range(16)))
+        assert all(r.status_code == 202 for r in runs)
+        ids = {r.json()["job_id"] for r in runs}
+        assert len(ids) == 16
+        for rid in ids:
+            assert wait_job(http, 9, rid, timeout=30)["status"] == "complete"
+        readback = http.post("/fpga/9/run", json={"op": 2, "address": 0, "count": 16})
+        done = wait_job(http, 9, readback.json()["job_id"], timeout=30)
+        assert done["status"] == "complete"
+        data = http.get(f"/fpga/9/jobs/{done['job_id']}/result").json()["data"]
+        assert data == list(range(16))
+
+        # Concurrent releases: one 202, the others find no session.
+        def release(_: int) -> httpx.Response:
+            with httpx.Client(base_url=system.base, timeout=30.0) as c:
+                return c.post("/fpga/9/session/release")
+
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            rel = list(pool.map(release, range(CLIENTS)))
+        rel_codes = sorted(r.status_code for r in rel)
+        assert rel_codes == [202] + [404] * (CLIENTS - 1), rel_codes
+        wait_state(http, 9, "idle", timeout=30)
