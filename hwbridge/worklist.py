@@ -94,8 +94,9 @@ def apply(wl: Worklist, event: BoardEvent, seq: int) -> Worklist:
             return wl
         case SessionOpened(job_id=jid):
             return replace(_drop(wl, jid), reserved=True)
-        case ResetStarted():
-            return replace(wl, reserved=False)
+        case ResetStarted(job_id=jid):
+            # "started" tells a restarted worker to finish the reset, not to claim it again.
+            return _update(replace(wl, reserved=False), jid, phase="started")
         case BoardReset(job_id=jid):
             return replace(_drop(wl, jid), loaded=None, reserved=False)
         case ProgrammingFailed(job_id=jid):

@@ -1,13 +1,593 @@
-import asyncio, uuid
-from events.store import EventStore
-from events.types import JobQueued
+"""The REST contract of the seeds, endpoint by endpoint, against a real nats-server.
 
-async def test_probe(store: EventStore) -> None:
-    for i in range(3):
-        await store.append(JobQueued(fpga_id=i, job_id=uuid.uuid4(), owner="a", design_sha256="0", design_size=1))
-    got = []
-    async def cb(msg):
-        got.append((msg.reply, msg.metadata.sequence))
-    sub = await store.subscribe("fpga.1.>", cb)
-    await asyncio.sleep(0.3)
-    print(got)
+No hardware runs here: a board's progress is driven by appending the events its worker would
+append (through the ``store`` fixture), then waiting until the projections have folded them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from events.store import EventStore
+from events.types import (
+    BoardEvent,
+    BoardFaulted,
+    BuildStarted,
+    JobCancelled,
+    JobFailed,
+    JobQueued,
+    LogAppended,
+    RunQueued,
+    RunStarted,
+    SessionReleased,
+    WishboneResult,
+)
+from projections.runner import ProjectionRunner
+from tests.fakes import WINDOW_SIZE, reservation
+
+DESIGN = b"from migen import *\n\nclass Design(Module):\n    pass\n"
+SUMMARY_FIELDS = {"fpga_id", "state", "session", "current_job_id"}
+SESSION_FIELDS = {"session_id", "fpga_id", "owner", "expires_at"}
+JOB_FIELDS = {"job_id", "fpga_id", "type", "status", "created_at", "updated_at"}
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+
+def assert_error(resp: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The response is ``status`` with exactly ``{"detail": {"error", "message"}}``."""
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith("application/json")
+    body = resp.json()
+    assert set(body) == {"detail"}
+    detail = body["detail"]
+    assert set(detail) == {"error", "message"}
+    assert detail["error"] == code
+    assert isinstance(detail["message"], str) and detail["message"]
+    return detail  # type: ignore[no-any-return]
+
+
+async def append(store: EventStore, runner: ProjectionRunner, events: Sequence[BoardEvent]) -> int:
+    """Append what a worker would, and return once the API's views show it."""
+    seq = 0
+    for event in events:
+        seq = (await store.append(event)).seq
+    await runner.wait_for(seq)
+    return seq
+
+
+async def reserve(
+    store: EventStore, runner: ProjectionRunner, fpga_id: int, *, window_size: int = WINDOW_SIZE
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """Put the board in ``reserved`` as a worker would; returns (build job, session)."""
+    job, session = uuid.uuid4(), uuid.uuid4()
+    await append(store, runner, reservation(fpga_id, job, session, window_size=window_size))
+    return job, session
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+async def submit(client: httpx.AsyncClient, fpga_id: int, source: bytes = DESIGN) -> httpx.Response:
+    return await client.post(f"/fpga/{fpga_id}/submit", files={"file": ("design.py", source)})
+
+
+async def board(client: httpx.AsyncClient, fpga_id: int) -> dict[str, Any]:
+    resp = await client.get(f"/fpga/{fpga_id}")
+    assert resp.status_code == 200
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+async def types_on(store: EventStore, fpga_id: int) -> list[str]:
+    return [type(s.event).__name__ for s in await store.read_board(fpga_id)]
+
+
+# ------------------------------------------------------------------------------ health, docs
+
+
+async def test_health_reports_nats_and_jetstream(client: httpx.AsyncClient) -> None:
+    resp = await client.get("/health")
+    assert resp.status_code == 200
+    assert resp.json() == {"status": "ok", "nats": True, "jetstream": True}
+
+
+async def test_openapi_lists_every_path_of_the_contract(client: httpx.AsyncClient) -> None:
+    resp = await client.get("/openapi.json")
+    assert resp.status_code == 200
+    schema = resp.json()
+    assert schema["openapi"].startswith("3.")
+    paths = schema["paths"]
+    expected = {
+        "/health": {"get"},
+        "/fpga": {"get"},
+        "/fpga/{fpga_id}": {"get"},
+        "/fpga/{fpga_id}/submit": {"post"},
+        "/fpga/{fpga_id}/run": {"post"},
+        "/fpga/{fpga_id}/reset": {"post"},
+        "/fpga/{fpga_id}/jobs/{job_id}": {"get", "delete"},
+        "/fpga/{fpga_id}/jobs/{job_id}/logs": {"get"},
+        "/fpga/{fpga_id}/jobs/{job_id}/result": {"get"},
+        "/fpga/{fpga_id}/session": {"get"},
+        "/fpga/{fpga_id}/session/release": {"post"},
+    }
+    for path, methods in expected.items():
+        assert path in paths, path
+        assert methods <= set(paths[path]), (path, set(paths[path]))
+
+
+async def test_docs_serve_the_explorer(client: httpx.AsyncClient) -> None:
+    resp = await client.get("/docs")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("text/html")
+    assert "<html" in resp.text.lower()
+
+
+async def test_unknown_route_and_method_use_the_envelope(client: httpx.AsyncClient) -> None:
+    assert_error(await client.get("/no/such/path"), 404, "not_found")
+    assert_error(await client.put("/fpga/3"), 405, "method_not_allowed")
+
+
+# ------------------------------------------------------------------------------------- boards
+
+
+async def test_list_shows_ten_idle_boards(client: httpx.AsyncClient) -> None:
+    resp = await client.get("/fpga")
+    assert resp.status_code == 200
+    boards = resp.json()
+    assert [b["fpga_id"] for b in boards] == list(range(10))
+    for b in boards:
+        assert set(b) == SUMMARY_FIELDS
+        assert b == {"fpga_id": b["fpga_id"], "state": "idle", "session": None,
+                     "current_job_id": None}  # fmt: skip
+
+
+async def test_list_shows_a_reserved_board_with_its_session(
+    client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
+) -> None:
+    _, session = await reserve(store, runner, 4)
+    boards = (await client.get("/fpga")).json()
+    four = boards[4]
+    assert four["state"] == "reserved" and four["current_job_id"] is None
+    assert set(four["session"]) == SESSION_FIELDS
+    assert four["session"]["session_id"] == str(session)
+    assert four["session"]["fpga_id"] == 4
+    assert [b["state"] for i, b in enumerate(boards) if i != 4] == ["idle"] * 9
+
+
+async def test_get_one_board(client: httpx.AsyncClient) -> None:
+    assert await board(client, 3) == {
+        "fpga_id": 3, "state": "idle", "session": None, "current_job_id": None
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("bad", ["10", "-1", "abc", "99999999999"])
+async def test_out_of_range_or_non_integer_board_is_422(
+    client: httpx.AsyncClient, bad: str
+) -> None:
+    assert_error(await client.get(f"/fpga/{bad}"), 422, "validation_error")
+    assert_error(await client.get(f"/fpga/{bad}/session"), 422, "validation_error")
+    assert_error(await submit(client, 10 if bad == "10" else -1), 422, "validation_error")
+
+
+# ------------------------------------------------------------------------------------- submit
+
+
+async def test_submit_queues_a_build_and_the_board_shows_it_at_once(
+    client: httpx.AsyncClient, store: EventStore
+) -> None:
+    resp = await client.post(
+        "/fpga/3/submit",
+        files={"file": ("../../etc/my design.py", DESIGN)},
+        headers={"X-API-Key": "secret-key"},
+    )
+    assert resp.status_code == 202
+    body = resp.json()
+    assert set(body) == {"job_id", "fpga_id", "status"}
+    job_id = uuid.UUID(body["job_id"])
+    assert (body["fpga_id"], body["status"]) == (3, "queued")
+    # read your writes: the very next GET sees the job
+    assert await board(client, 3) == {
+        "fpga_id": 3, "state": "queued", "session": None, "current_job_id": str(job_id)
+    }  # fmt: skip
+    job = (await client.get(f"/fpga/3/jobs/{job_id}")).json()
+    assert JOB_FIELDS <= set(job)
+    assert (job["type"], job["status"], job["fpga_id"]) == ("build_and_program", "queued", 3)
+    datetime.fromisoformat(job["created_at"])
+    # the event and the stored design
+    stored = await store.read_board(3)
+    assert len(stored) == 1
+    event = stored[0].event
+    assert isinstance(event, JobQueued)
+    sha = hashlib.sha256(DESIGN).hexdigest()
+    assert (event.job_id, event.design_sha256, event.design_size) == (job_id, sha, len(DESIGN))
+    assert event.filename == "mydesign.py"
+    assert event.owner.startswith("key-") and "secret-key" not in event.owner
+    assert await store.get_design(sha) == DESIGN
+
+
+async def test_submit_to_a_busy_board_is_409(
+    client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
+) -> None:
+    assert (await submit(client, 3)).status_code == 202
+    assert_error(await submit(client, 3), 409, "fpga_not_idle")
+    await reserve(store, runner, 5)
+    assert_error(await submit(client, 5), 409, "fpga_not_idle")
+    assert await types_on(store, 3) == ["JobQueued"]
+
+
+@pytest.mark.parametrize(
+    ("files", "status", "code"),
+    [
+        (None, 422, "validation_error"),  # no multipart body at all
+        ({"design": ("design.py", DESIGN)}, 422, "validation_error"),  # wrong field name
+        ({"file": ("design.py", b"\xff\xfe\x00print(1)")}, 422, "validation_error"),  # not UTF-8
+        ({"file": ("design.py", b"")}, 422, "validation_error"),  # empty
+        ({"file": ("design.py", b"  \n\t\n")}, 422, "validation_error"),  # blank
+        ({"file": ("design.py", b"#" * 4097)}, 413, "payload_too_large"),  # over the limit
+        ({"file": ("design.py", b"#" * 200_000)}, 413, "payload_too_large"),  # over the body cap
+    ],
+    ids=["no-body", "no-file", "not-utf8", "empty", "blank", "oversized", "huge"],
+)
+async def test_bad_uploads_are_refused_and_leave_the_board_idle(
+    client: httpx.AsyncClient,
+    store: EventStore,
+    files: dict[str, tuple[str, bytes]] | None,
+    status: int,
+    code: str,
+) -> None:
+    resp = await client.post("/fpga/3/submit", files=files)
+    assert_error(resp, status, code)
+    assert (await board(client, 3))["state"] == "idle"
+    assert await store.read_board(3) == []
+
+
+async def test_a_design_exactly_at_the_limit_is_accepted(client: httpx.AsyncClient) -> None:
+    assert (await submit(client, 2, b"#" * 4096)).status_code == 202
+
+
+# ---------------------------------------------------------------------------------------- run
+
+
+async def test_run_on_a_reserved_board_queues_a_job(
+    client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
+) -> None:
+    _, session = await reserve(store, runner, 1)
+    resp = await client.post("/fpga/1/run", json={"op": 1, "address": 8, "data": [1, 0xFFFFFFFF]})
+    assert resp.status_code == 202
+    body = resp.json()
+    assert set(body) == {"job_id", "fpga_id", "status"}
+    assert (body["fpga_id"], body["status"]) == (1, "queued")
+    read = await client.post("/fpga/1/run", json={"op": 2, "address": 0, "count": 3})
+    assert read.status_code == 202
+    runs = [s.event for s in await store.read_board(1) if isinstance(s.event, RunQueued)]
+    assert [r.job_id for r in runs] == [uuid.UUID(body["job_id"]), uuid.UUID(read.json()["job_id"])]
+    write, rd = runs
+    assert (write.op, write.address, write.data, write.count) == (1, 8, [1, 0xFFFFFFFF], 2)
+    assert (rd.op, rd.address, rd.data, rd.count) == (2, 0, [], 3)
+    assert write.session_id == session and rd.session_id == session
+    job = (await client.get(f"/fpga/1/jobs/{body['job_id']}")).json()
+    assert (job["type"], job["status"]) == ("run", "queued")
+
+
+@pytest.mark.parametrize("state", ["idle", "queued", "error"])
+async def test_run_on_an_unreserved_board_is_409(
+    client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner, state: str
+) -> None:
+    if state == "queued":
+        assert (await submit(client, 1)).status_code == 202
+    if state == "error":
+        await append(store, runner, [BoardFaulted(fpga_id=1, reason="died")])
+    assert (await board(client, 1))["state"] == state
+    resp = await client.post("/fpga/1/run", json={"op": 2, "address": 0})
+    assert_error(resp, 409, "fpga_not_reserved")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"op": "x", "address": 0},
+        {"op": 1, "address": 0, "data": 5},
+        {"op": 1, "address": 0, "data": [1], "unknown": True},
+        {"op": 2},
+        {"address": 0},
+        {"op": 2, "address": "0x10"},
+        {"op": 1, "address": 0, "data": ["a"]},
+        {"op": 3, "address": 0},
+        {"op": 2, "address": -4},
+        {"op": 1, "address": 0, "data": []},
+        {"op": 1, "address": 0, "data": [0x1_0000_0000]},
+        {"op": 1, "address": 0, "data": [-1]},
+        {"op": 2, "address": 0, "count": 0},
+        [1, 0],
+    ],
+)
+async def test_malformed_run_bodies_are_422(
+    client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner, body: object
+) -> None:
+    await reserve(store, runner, 1)
+    assert_error(await client.post("/fpga/1/run", json=body), 422, "validation_error")
+    assert await types_on(store, 1) == ["JobQueued", "BuildStarted", "BuildSucceeded",
+                                        "ProgrammingStarted", "Programmed", "SessionOpened"]  # fmt: skip
+
+
+@pytest.mark.parametrize("raw", [b"{bad json", b"", b'{"op": 2, "address": 0'])
+async def test_unparseable_run_body_is_422(
+    client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner, raw: bytes
+) -> None:
+    await reserve(store, runner, 1)
+    resp = await client.post(
+        "/fpga/1/run", content=raw, headers={"content-type": "application/json"}
+    )
+    assert_error(resp, 422, "validation_error")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"op": 2, "address": WINDOW_SIZE},
+        {"op": 2, "address": WINDOW_SIZE - 4, "count": 2},
+        {"op": 1, "address": WINDOW_SIZE - 4, "data": [1, 2]},
+        {"op": 2, "address": 2},
+    ],
+)
+async def test_run_outside_the_window_is_422_address_out_of_range(
+    client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner, body: dict[str, Any]
+) -> None:
+    await reserve(store, runner, 1)
+    assert_error(await client.post("/fpga/1/run", json=body), 422, "address_out_of_range")
+
+
+async def test_run_at_the_last_word_of_the_window_is_accepted(
+    client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
+) -> None:
+    await reserve(store, runner, 1, window_size=16)
+    ok = await client.post("/fpga/1/run", json={"op": 2, "address": 12})
+    assert ok.status_code == 202
+    assert_error(await client.post("/fpga/1/run", json={"op": 2, "address": 16}), 422,
+                 "address_out_of_range")  # fmt: skip
+
+
+# -------------------------------------------------------------------------------------- reset
+
+
+async def test_reset_of_a_reserved_board_ends_the_session(
+    client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
+) -> None:
+    await reserve(store, runner, 7)
+    resp = await client.post("/fpga/7/reset")
+    assert resp.status_code == 202
+    body = resp.json()
+    assert set(body) == {"job_id", "fpga_id", "status"}
+    assert (body["fpga_id"], body["status"]) == (7, "queued")
+    assert await board(client, 7) == {
+        "fpga_id": 7, "state": "programming", "session": None, "current_job_id": body["job_id"]
+    }  # fmt: skip
+    job = (await client.get(f"/fpga/7/jobs/{body['job_id']}")).json()
+    assert (job["type"], job["status"]) == ("reset", "queued")
+    assert (await types_on(store, 7))[-1] == "ResetQueued"
+    assert_error(await client.get("/fpga/7/session"), 404, "no_active_session")
+
+
+async def test_reset_of_a_board_in_error_is_accepted(
+    client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
+) -> None:
+    await append(store, runner, [BoardFaulted(fpga_id=8, reason="the simulator died")])
+    assert (await board(client, 8))["state"] == "error"
+    assert (await client.post("/fpga/8/reset")).status_code == 202
+    assert (await board(client, 8))["state"] == "programming"
+
+
+async def test_reset_from_idle_or_while_resetting_is_409(
+    client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
+) -> None:
+    assert_error(await client.post("/fpga/7/reset"), 409, "fpga_not_resettable")
+    await reserve(store, runner, 7)
+    assert (await client.post("/fpga/7/reset")).status_code == 202
+    assert_error(await client.post("/fpga/7/reset"), 409, "fpga_not_resettable")
+    assert (await types_on(store, 7)).count("ResetQueued") == 1
+
+
+# --------------------------------------------------------------------------------------- jobs
+
+
+async def test_job_lookup_is_404_for_unknown_malformed_or_foreign_jobs(
+    client: httpx.AsyncClient,
+) -> None:
+    job_id = (await submit(client, 3)).json()["job_id"]
+    assert (await client.get(f"/fpga/3/jobs/{job_id}")).status_code == 200
+    for path in (
+        f"/fpga/3/jobs/{uuid.uuid4()}",
+        "/fpga/3/jobs/not-a-uuid",
+        f"/fpga/4/jobs/{job_id}",  # the job exists, but on board 3
+    ):
+        for suffix in ("", "/logs", "/result"):
+            assert_error(await client.get(path + suffix), 404, "job_not_found")
+        assert_error(await client.delete(path), 404, "job_not_found")
+
+
+async def test_job_status_follows_the_worker(
+    client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
+) -> None:
+    job_id = uuid.UUID((await submit(client, 3)).json()["job_id"])
+    first = (await client.get(f"/fpga/3/jobs/{job_id}")).json()
+    await append(store, runner, [BuildStarted(fpga_id=3, job_id=job_id)])
+    running = (await client.get(f"/fpga/3/jobs/{job_id}")).json()
+    assert running["status"] == "running"
+    assert running["created_at"] == first["created_at"]
+    assert datetime.fromisoformat(running["updated_at"]) >= datetime.fromisoformat(
+        first["updated_at"]
+    )
+    assert (await board(client, 3))["state"] == "building"
+
+
+async def test_logs_are_plain_text_in_order(
+    client: httpx.AsyncClient, store: EventStore
+) -> None:
+    job_id = uuid.UUID((await submit(client, 3)).json()["job_id"])
+    empty = await client.get(f"/fpga/3/jobs/{job_id}/logs")
+    assert empty.status_code == 200
+    assert empty.headers["content-type"].startswith("text/plain")
+    assert empty.text == ""
+    await store.append_log(LogAppended(fpga_id=3, job_id=job_id, stage="build",
+                                       lines=["elaborating", "compiling"]))  # fmt: skip
+    await store.append_log(LogAppended(fpga_id=3, job_id=job_id, stage="program", lines=["ok"]))
+
+    async def complete() -> bool:
+        resp = await client.get(f"/fpga/3/jobs/{job_id}/logs")
+        return resp.text.count("\n") == 3
+
+    await eventually(complete)
+    resp = await client.get(f"/fpga/3/jobs/{job_id}/logs")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("text/plain")
+    assert resp.text == "[build] elaborating\n[build] compiling\n[program] ok\n"
+
+
+async def test_result_is_409_until_the_run_is_done_then_the_data(
+    client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
+) -> None:
+    await reserve(store, runner, 2)
+    run_id = uuid.UUID(
+        (await client.post("/fpga/2/run", json={"op": 2, "address": 0, "count": 2})).json()[
+            "job_id"
+        ]
+    )
+    result = f"/fpga/2/jobs/{run_id}/result"
+    assert_error(await client.get(result), 409, "job_not_complete")
+    await append(store, runner, [RunStarted(fpga_id=2, job_id=run_id)])
+    assert_error(await client.get(result), 409, "job_not_complete")
+    await append(store, runner, [WishboneResult(fpga_id=2, job_id=run_id, ok=True,
+                                                data=[0xCAFE, 0xF00D])])  # fmt: skip
+    resp = await client.get(result)
+    assert resp.status_code == 200
+    body = resp.json()
+    assert (body["ok"], body["data"]) == (True, [0xCAFE, 0xF00D])
+    job = (await client.get(f"/fpga/2/jobs/{run_id}")).json()
+    assert job["status"] == "complete"
+
+
+async def test_result_of_a_failed_run_says_not_ok(
+    client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
+) -> None:
+    await reserve(store, runner, 2)
+    run_id = uuid.UUID((await client.post("/fpga/2/run", json={"op": 2, "address": 0})).json()[
+        "job_id"
+    ])  # fmt: skip
+    await append(store, runner, [RunStarted(fpga_id=2, job_id=run_id),
+                                 JobFailed(fpga_id=2, job_id=run_id, reason="interrupted")])  # fmt: skip
+    resp = await client.get(f"/fpga/2/jobs/{run_id}/result")
+    assert resp.status_code == 200
+    assert (resp.json()["ok"], resp.json()["data"]) == (False, [])
+    job = (await client.get(f"/fpga/2/jobs/{run_id}")).json()
+    assert (job["status"], job["error"]) == ("failed", "interrupted")
+
+
+async def test_result_of_a_build_job_is_refused(client: httpx.AsyncClient) -> None:
+    job_id = (await submit(client, 3)).json()["job_id"]
+    assert_error(await client.get(f"/fpga/3/jobs/{job_id}/result"), 422, "validation_error")
+
+
+async def test_cancel_a_queued_build_then_it_is_not_cancellable(
+    client: httpx.AsyncClient, store: EventStore
+) -> None:
+    job_id = (await submit(client, 3)).json()["job_id"]
+    resp = await client.delete(f"/fpga/3/jobs/{job_id}", headers={"X-API-Key": "k"})
+    assert resp.status_code == 204
+    assert resp.content == b""
+    job = (await client.get(f"/fpga/3/jobs/{job_id}")).json()
+    assert job["status"] == "cancelled"
+    assert await board(client, 3) == {
+        "fpga_id": 3, "state": "idle", "session": None, "current_job_id": None
+    }  # fmt: skip
+    assert_error(await client.delete(f"/fpga/3/jobs/{job_id}"), 409, "job_not_cancellable")
+    cancels = [s.event for s in await store.read_board(3) if isinstance(s.event, JobCancelled)]
+    assert len(cancels) == 1 and str(cancels[0].job_id) == job_id
+    # the board is free again
+    assert (await submit(client, 3)).status_code == 202
+
+
+async def test_cancel_a_queued_run(
+    client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
+) -> None:
+    await reserve(store, runner, 2)
+    run_id = (await client.post("/fpga/2/run", json={"op": 2, "address": 0})).json()["job_id"]
+    assert (await client.delete(f"/fpga/2/jobs/{run_id}")).status_code == 204
+    assert (await client.get(f"/fpga/2/jobs/{run_id}")).json()["status"] == "cancelled"
+    assert (await board(client, 2))["state"] == "reserved"
+
+
+async def test_cancel_of_started_or_reset_jobs_is_409(
+    client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
+) -> None:
+    job_id = uuid.UUID((await submit(client, 3)).json()["job_id"])
+    await append(store, runner, [BuildStarted(fpga_id=3, job_id=job_id)])
+    assert_error(await client.delete(f"/fpga/3/jobs/{job_id}"), 409, "job_not_cancellable")
+    await reserve(store, runner, 6)
+    reset_id = (await client.post("/fpga/6/reset")).json()["job_id"]
+    assert_error(await client.delete(f"/fpga/6/jobs/{reset_id}"), 409, "job_not_cancellable")
+    assert "JobCancelled" not in await types_on(store, 3) + await types_on(store, 6)
+
+
+# ------------------------------------------------------------------------------------ session
+
+
+async def test_session_is_404_without_a_reservation(client: httpx.AsyncClient) -> None:
+    assert_error(await client.get("/fpga/0/session"), 404, "no_active_session")
+
+
+async def test_session_shows_the_reservation(
+    client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
+) -> None:
+    job, session = uuid.uuid4(), uuid.uuid4()
+    events = reservation(0, job, session, owner="key-0123456789abcdef")
+    await append(store, runner, events)
+    resp = await client.get("/fpga/0/session")
+    assert resp.status_code == 200
+    body = resp.json()
+    assert set(body) == SESSION_FIELDS
+    assert body["session_id"] == str(session)
+    assert body["fpga_id"] == 0
+    assert body["owner"] == "key-0123456789abcdef"
+    assert datetime.fromisoformat(body["expires_at"]) == events[-1].expires_at  # type: ignore[union-attr]
+    job_view = (await client.get(f"/fpga/0/jobs/{job}")).json()
+    assert job_view["status"] == "complete"
+
+
+async def test_release_ends_the_session_and_queues_a_reset(
+    client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
+) -> None:
+    _, session = await reserve(store, runner, 9)
+    resp = await client.post("/fpga/9/session/release")
+    assert resp.status_code == 202
+    body = resp.json()
+    assert set(body) == {"job_id", "fpga_id", "status"}
+    assert (body["fpga_id"], body["status"]) == (9, "queued")
+    assert await board(client, 9) == {
+        "fpga_id": 9, "state": "programming", "session": None, "current_job_id": body["job_id"]
+    }  # fmt: skip
+    assert_error(await client.get("/fpga/9/session"), 404, "no_active_session")
+    assert_error(await client.post("/fpga/9/session/release"), 404, "no_active_session")
+    reset_job = (await client.get(f"/fpga/9/jobs/{body['job_id']}")).json()
+    assert (reset_job["type"], reset_job["status"]) == ("reset", "queued")
+    released = [s.event for s in await store.read_board(9) if isinstance(s.event, SessionReleased)]
+    assert len(released) == 1
+    assert released[0].session_id == session
+    assert str(released[0].reset_job_id) == body["job_id"]
+
+
+async def test_release_without_a_session_is_404(client: httpx.AsyncClient) -> None:
+    assert_error(await client.post("/fpga/9/session/release"), 404, "no_active_session")

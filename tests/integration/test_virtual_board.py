@@ -6,6 +6,7 @@ Each build takes ~10-20 s, so every example is built once per module and shared.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import statistics
@@ -76,7 +77,8 @@ def _build(example: str, out_dir: Path) -> tuple[SimArtifact, Log]:
     return artifact, log
 
 
-def _start(artifact: SimArtifact, run_dir: Path) -> Iterator[Simulation]:
+@contextlib.contextmanager
+def running(artifact: SimArtifact, run_dir: Path) -> Iterator[Simulation]:
     sim = asyncio.run(Simulation.start(artifact, run_dir))
     try:
         yield sim
@@ -93,7 +95,8 @@ def echo_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[SimArtifact, L
 def echo_sim(
     echo_build: tuple[SimArtifact, Log], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Simulation]:
-    yield from _start(echo_build[0], tmp_path_factory.mktemp("echo_run"))
+    with running(echo_build[0], tmp_path_factory.mktemp("echo_run")) as sim:
+        yield sim
 
 
 # --- the echo board -------------------------------------------------------------------------
@@ -113,6 +116,12 @@ class TestEchoBoard:
     def test_health_probe(self, echo_sim: Simulation) -> None:
         assert echo_sim.url == f"socket://127.0.0.1:{echo_sim.port}"
         with open_board(echo_sim.url) as ser:
+            assert read(ser, SCRATCH) == [0x12345678]
+
+    def test_unmapped_read_does_not_hang(self, echo_sim: Simulation) -> None:
+        with open_board(echo_sim.url) as ser:
+            # Nothing decodes 0x20000000: the bus timeout answers with all ones.
+            assert read(ser, 0x2000_0000) == [0xFFFF_FFFF]
             assert read(ser, SCRATCH) == [0x12345678]
 
     def test_write_then_read_back(self, echo_sim: Simulation) -> None:
@@ -223,8 +232,12 @@ def test_port_in_use(
 
 
 def test_mac_board(tmp_path: Path) -> None:
-    artifact, _ = _build("mac", tmp_path / "build")
-    for sim in _start(artifact, tmp_path / "run"):
+    built, _ = _build("mac", tmp_path / "build")
+    # Artifacts are relocatable: the service builds in a scratch directory, then renames it.
+    inner = built.path.relative_to(tmp_path / "build")
+    (tmp_path / "build").rename(tmp_path / "moved")
+    artifact = SimArtifact.load(tmp_path / "moved" / inner)
+    with running(artifact, tmp_path / "run") as sim:
         with open_board(sim.url) as ser:
             write(ser, WINDOW + 0x00, [3])
             write(ser, WINDOW + 0x04, [7])
@@ -241,7 +254,7 @@ def test_mac_board(tmp_path: Path) -> None:
 
 def test_counter_board(tmp_path: Path) -> None:
     artifact, _ = _build("counter", tmp_path / "build")
-    for sim in _start(artifact, tmp_path / "run"):
+    with running(artifact, tmp_path / "run") as sim:
         with open_board(sim.url) as ser:
             a, b = read(ser, WINDOW), read(ser, WINDOW)
             assert b[0] > a[0]  # free-running at ~8 M simulated cycles/s

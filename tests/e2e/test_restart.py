@@ -1,0 +1,123 @@
+"""Stop everything mid-build and start again: nothing lost, views equal a fresh replay."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import msgspec
+import nats
+import pytest
+
+from events.store import EventStore
+from projections.runner import ProjectionRunner
+from services.api.routes_fpga import summary
+from services.api.routes_jobs import job_response
+from tests.e2e.conftest import example
+from tests.e2e.system import System, run_op, wait_job
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+
+def wait_stage(http: httpx.Client, fpga_id: int, job_id: str, stage: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if http.get(f"/fpga/{fpga_id}/jobs/{job_id}").json()["stage"] == stage:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"job never reached stage {stage}")
+
+
+async def fresh_replay(nats_url: str) -> tuple[list[object], dict[str, object], dict[str, str]]:
+    nc = await nats.connect(nats_url)
+    try:
+        runner = ProjectionRunner(EventStore(nc), range(10))
+        await runner.start()
+        await asyncio.sleep(0.5)  # logs are eventually consistent; let them arrive
+        boards = [json.loads(msgspec.json.encode(summary(b))) for b in runner.views.boards.values()]
+        jobs = {
+            str(j): json.loads(msgspec.json.encode(job_response(v)))
+            for j, v in runner.views.jobs.items()
+        }
+        logs = {str(j): "\n".join(v.lines) + "\n" for j, v in runner.views.logs.items()}
+        await runner.stop()
+        return boards, jobs, logs
+    finally:
+        await nc.close()
+
+
+def test_stop_mid_build_then_start_resumes_and_views_equal_replay(tmp_path: Path) -> None:
+    system = System(tmp_path / "data")
+    system.start()
+    try:
+        with httpx.Client(base_url=system.base, timeout=30) as http:
+            # A run job on a reserved board is history the restart must keep.
+            first = http.post("/fpga/1/submit", files={"file": ("design.py", example("mac.py"))})
+            assert wait_job(http, 1, first.json()["job_id"])["status"] == "complete"
+            assert run_op(http, 1, {"op": 1, "address": 0, "data": [9]})["ok"]
+
+            r = http.post("/fpga/2/submit", files={"file": ("design.py", example("echo_regs.py"))})
+            job_id = r.json()["job_id"]
+            wait_stage(http, 2, job_id, "building")
+            time.sleep(1.0)  # well inside the compile
+        system.stop()
+
+        system.start()
+        with httpx.Client(base_url=system.base, timeout=30) as http:
+            job = wait_job(http, 2, job_id)
+            assert job["status"] == "complete", http.get(f"/fpga/2/jobs/{job_id}/logs").text
+            assert "resuming an interrupted build" in http.get(f"/fpga/2/jobs/{job_id}/logs").text
+            assert http.get("/fpga/2").json()["state"] == "reserved"
+            # Board 1's session survived: its design was reloaded into a new simulation, which
+            # (like a power cycle) starts from the design's reset state.
+            assert http.get("/fpga/1").json()["state"] == "reserved"
+            assert run_op(http, 1, {"op": 2, "address": 0}) == {"ok": True, "data": [0], "error": None}
+            assert run_op(http, 1, {"op": 1, "address": 0, "data": [9]})["ok"]
+            assert run_op(http, 1, {"op": 2, "address": 0})["data"] == [9]
+
+            boards, jobs, logs = asyncio.run(fresh_replay(system.nats_url))
+            assert http.get("/fpga").json() == boards
+            for jid, view in jobs.items():
+                fpga_id = int(str(view["fpga_id"]))  # type: ignore[index]
+                assert http.get(f"/fpga/{fpga_id}/jobs/{jid}").json() == view
+            assert http.get(f"/fpga/2/jobs/{job_id}/logs").text == logs[job_id]
+    finally:
+        system.stop()
+
+
+def test_hwbridge_killed_mid_build_is_restarted_and_the_build_completes(tmp_path: Path) -> None:
+    system = System(tmp_path / "data")
+    system.start()
+    try:
+        with httpx.Client(base_url=system.base, timeout=30) as http:
+            r = http.post("/fpga/0/submit", files={"file": ("design.py", example("counter.py"))})
+            job_id = r.json()["job_id"]
+            wait_stage(http, 0, job_id, "building")
+            assert system.proc is not None
+            bridge = _child_pid(system.proc.pid, "services.cli hwbridge")
+            os.kill(bridge, signal.SIGKILL)  # a crash, not a clean stop
+            job = wait_job(http, 0, job_id)
+            assert job["status"] == "complete", http.get(f"/fpga/0/jobs/{job_id}/logs").text
+            assert http.get("/fpga/0").json()["state"] == "reserved"
+    finally:
+        system.stop()
+
+
+def _child_pid(parent: int, needle: str) -> int:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and needle in cmdline:
+            return int(entry.name)
+    raise AssertionError(f"no {needle} child of {parent}")
