@@ -144,7 +144,7 @@ class EventStore:
         try:
             for _ in range(await backlog(sub)):
                 msg = await asyncio.wait_for(queue.get(), timeout=self._timeout)
-                yield Stored(int(msg.metadata.sequence.stream), decode_board_event(msg.data))
+                yield Stored(stream_seq(msg), decode_board_event(msg.data))
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
@@ -212,6 +212,16 @@ class EventStore:
         if result.data is None:
             raise EventStoreError(f"design {sha256} has no data")
         return bytes(result.data)
+
+
+def stream_seq(msg: Msg) -> int:
+    """The stream sequence from a JetStream delivery's reply subject, without building metadata.
+
+    ``$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>...`` (9 tokens) or, with a domain and
+    account hash, ``$JS.ACK.<domain>.<hash>.<stream>.<consumer>.<delivered>.<sseq>...``.
+    """
+    tokens = msg.reply.split(".")
+    return int(tokens[5] if len(tokens) == 9 else tokens[7])
 
 
 async def backlog(sub: JetStreamContext.PushSubscription) -> int:

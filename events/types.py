@@ -34,7 +34,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     v: int = SCHEMA_VERSION
 
 
-class JobQueued(Event, tag=True):
+class JobQueued(Event, tag=True, frozen=True, kw_only=True):
     """A design was uploaded and a build_and_program job is waiting for a worker."""
 
     job_id: uuid.UUID
@@ -44,14 +44,14 @@ class JobQueued(Event, tag=True):
     filename: str = "design.py"
 
 
-class BuildStarted(Event, tag=True):
+class BuildStarted(Event, tag=True, frozen=True, kw_only=True):
     """A worker claimed the build job (the claim is what makes cancel lose the race)."""
 
     job_id: uuid.UUID
     attempt: int = 1
 
 
-class BuildSucceeded(Event, tag=True):
+class BuildSucceeded(Event, tag=True, frozen=True, kw_only=True):
     """The design elaborated and compiled; the artifact is ready to program."""
 
     job_id: uuid.UUID
@@ -61,33 +61,33 @@ class BuildSucceeded(Event, tag=True):
     window_size: int
 
 
-class BuildFailed(Event, tag=True):
+class BuildFailed(Event, tag=True, frozen=True, kw_only=True):
     """The design did not build; the reason is one readable line, details are in the log."""
 
     job_id: uuid.UUID
     reason: str
 
 
-class ProgrammingStarted(Event, tag=True):
+class ProgrammingStarted(Event, tag=True, frozen=True, kw_only=True):
     """The worker is loading the built design onto the board."""
 
     job_id: uuid.UUID
 
 
-class Programmed(Event, tag=True):
+class Programmed(Event, tag=True, frozen=True, kw_only=True):
     """The design runs on the board and answered the bridge's health probe."""
 
     job_id: uuid.UUID
 
 
-class ProgrammingFailed(Event, tag=True):
+class ProgrammingFailed(Event, tag=True, frozen=True, kw_only=True):
     """Loading the design failed; the board needs a reset."""
 
     job_id: uuid.UUID
     reason: str
 
 
-class SessionOpened(Event, tag=True):
+class SessionOpened(Event, tag=True, frozen=True, kw_only=True):
     """The board is reserved for the owner of the design; the build job is complete."""
 
     job_id: uuid.UUID
@@ -96,7 +96,7 @@ class SessionOpened(Event, tag=True):
     expires_at: datetime
 
 
-class SessionReleased(Event, tag=True):
+class SessionReleased(Event, tag=True, frozen=True, kw_only=True):
     """The owner released the board; a reset job (``reset_job_id``) puts the base SoC back."""
 
     session_id: uuid.UUID
@@ -104,7 +104,7 @@ class SessionReleased(Event, tag=True):
     owner: str
 
 
-class RunQueued(Event, tag=True):
+class RunQueued(Event, tag=True, frozen=True, kw_only=True):
     """A Wishbone transaction is waiting for the board's worker."""
 
     job_id: uuid.UUID
@@ -116,13 +116,13 @@ class RunQueued(Event, tag=True):
     session_id: uuid.UUID | None = None
 
 
-class RunStarted(Event, tag=True):
+class RunStarted(Event, tag=True, frozen=True, kw_only=True):
     """The worker claimed the run job and is talking to the board."""
 
     job_id: uuid.UUID
 
 
-class WishboneResult(Event, tag=True):
+class WishboneResult(Event, tag=True, frozen=True, kw_only=True):
     """The outcome of a run job: read words, or the words written."""
 
     job_id: uuid.UUID
@@ -132,40 +132,40 @@ class WishboneResult(Event, tag=True):
     duration_us: int = 0
 
 
-class JobCancelled(Event, tag=True):
+class JobCancelled(Event, tag=True, frozen=True, kw_only=True):
     """A queued job was cancelled before a worker claimed it."""
 
     job_id: uuid.UUID
     by: str = ""
 
 
-class JobFailed(Event, tag=True):
+class JobFailed(Event, tag=True, frozen=True, kw_only=True):
     """A claimed job cannot finish (e.g. interrupted by a worker restart); it is not retried."""
 
     job_id: uuid.UUID
     reason: str
 
 
-class ResetQueued(Event, tag=True):
+class ResetQueued(Event, tag=True, frozen=True, kw_only=True):
     """A reset job was requested; any session on the board ends here."""
 
     job_id: uuid.UUID
     owner: str
 
 
-class ResetStarted(Event, tag=True):
+class ResetStarted(Event, tag=True, frozen=True, kw_only=True):
     """The worker is stopping the user design and restoring the base SoC."""
 
     job_id: uuid.UUID
 
 
-class BoardReset(Event, tag=True):
+class BoardReset(Event, tag=True, frozen=True, kw_only=True):
     """The base SoC is back; the board is idle."""
 
     job_id: uuid.UUID
 
 
-class BoardFaulted(Event, tag=True):
+class BoardFaulted(Event, tag=True, frozen=True, kw_only=True):
     """The board is unusable until reset (e.g. its simulation died)."""
 
     reason: str
@@ -193,7 +193,7 @@ BoardEvent = (
     | BoardFaulted
 )
 
-BOARD_EVENT_TYPES: tuple[type[Event], ...] = BoardEvent.__args__  # type: ignore[attr-defined]
+BOARD_EVENT_TYPES: tuple[type[Event], ...] = BoardEvent.__args__
 
 
 class LogAppended(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=True):

@@ -36,9 +36,12 @@ async def start_workers(store: EventStore, config: BridgeConfig) -> list[BoardWo
     slots = asyncio.Semaphore(max(1, config.build_slots))
     workers = [
         BoardWorker(
-            store, fpga_id, VirtualBoard(fpga_id, config.data_dir, config.build_limits),
-            build_slots=slots, lease_seconds=config.lease_seconds,
-        )  # fmt: skip
+            store,
+            fpga_id,
+            VirtualBoard(fpga_id, config.data_dir, config.build_limits),
+            build_slots=slots,
+            lease_seconds=config.lease_seconds,
+        )
         for fpga_id in config.fpga_ids
     ]
     await asyncio.gather(*(w.start() for w in workers))

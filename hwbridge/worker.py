@@ -20,7 +20,7 @@ from nats.js import JetStreamContext
 
 from events.codec import decode_board_event
 from events.errors import WrongExpectedSequence
-from events.store import EventStore, backlog
+from events.store import EventStore, backlog, stream_seq
 from events.subjects import board_filter
 from events.types import (
     BoardEvent,
@@ -97,7 +97,7 @@ class BoardWorker:
         await self._driver.close()
 
     async def _on_msg(self, msg: Msg) -> None:
-        seq = int(msg.metadata.sequence.stream)
+        seq = stream_seq(msg)
         if seq <= self.wl.last_seq:
             return
         self.wl = worklist.apply(self.wl, decode_board_event(msg.data), seq)
@@ -122,9 +122,7 @@ class BoardWorker:
     async def _append(self, event: BoardEvent, *, claim: bool = False) -> bool:
         """Append and wait until folded; a claim fails (False) if the board moved meanwhile."""
         try:
-            done = await self._store.append(
-                event, expected_seq=self.wl.last_seq if claim else None
-            )
+            done = await self._store.append(event, expected_seq=self.wl.last_seq if claim else None)
         except WrongExpectedSequence as conflict:
             await self._wait_for(conflict.actual or self.wl.last_seq + 1)
             return False
@@ -156,7 +154,9 @@ class BoardWorker:
                     current = self.wl.item(jid)
                     if current is None or current.phase != "queued":
                         return True
-                    if await self._append(BuildStarted(fpga_id=fid, job_id=jid, attempt=1), claim=True):  # noqa: E501
+                    if await self._append(
+                        BuildStarted(fpga_id=fid, job_id=jid, attempt=1), claim=True
+                    ):
                         await self._build(current, attempt=1)
                 return True
             case "build", "started":
@@ -165,7 +165,9 @@ class BoardWorker:
                     return await self._append(BuildFailed(fpga_id=fid, job_id=jid, reason=reason))
                 async with self._slots:
                     attempt = item.attempt + 1
-                    if await self._append(BuildStarted(fpga_id=fid, job_id=jid, attempt=attempt), claim=True):  # noqa: E501
+                    if await self._append(
+                        BuildStarted(fpga_id=fid, job_id=jid, attempt=attempt), claim=True
+                    ):
                         await self._build(item, attempt=attempt)
                 return True
             case "build", "built":
@@ -216,10 +218,13 @@ class BoardWorker:
             await sink("build", "cache hit: reusing the compiled design")
         await sink.close()
         succeeded = BuildSucceeded(
-            fpga_id=fid, job_id=jid, artifact=output.artifact,
+            fpga_id=fid,
+            job_id=jid,
+            artifact=output.artifact,
             duration_s=round(time.monotonic() - started, 3),
-            window_base=output.window_base, window_size=output.window_size,
-        )  # fmt: skip
+            window_base=output.window_base,
+            window_size=output.window_size,
+        )
         await self._append(succeeded)
         built = self.wl.item(jid)
         if built is not None and built.phase == "built":
@@ -247,9 +252,12 @@ class BoardWorker:
 
     async def _open_session(self, item: worklist.WorkItem) -> bool:
         opened = SessionOpened(
-            fpga_id=self.fpga_id, job_id=item.job_id, session_id=uuid.uuid4(), owner=item.owner,
+            fpga_id=self.fpga_id,
+            job_id=item.job_id,
+            session_id=uuid.uuid4(),
+            owner=item.owner,
             expires_at=datetime.now(UTC) + self._lease,
-        )  # fmt: skip
+        )
         return await self._append(opened)
 
     async def _run(self, item: worklist.WorkItem) -> None:

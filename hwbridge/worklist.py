@@ -76,7 +76,9 @@ def apply(wl: Worklist, event: BoardEvent, seq: int) -> Worklist:
         case RunQueued(job_id=jid, owner=owner):
             return _add(wl, WorkItem(job_id=jid, kind="run", owner=owner, run=event))
         case ResetQueued(job_id=jid, owner=owner) | SessionReleased(reset_job_id=jid, owner=owner):
-            return _add(replace(wl, reserved=False), WorkItem(job_id=jid, kind="reset", owner=owner))  # noqa: E501
+            return _add(
+                replace(wl, reserved=False), WorkItem(job_id=jid, kind="reset", owner=owner)
+            )
         case BuildStarted(job_id=jid, attempt=attempt):
             return _update(wl, jid, phase="started", attempt=attempt)
         case BuildSucceeded(job_id=jid):
@@ -88,8 +90,12 @@ def apply(wl: Worklist, event: BoardEvent, seq: int) -> Worklist:
             wl = _update(wl, jid, phase="programmed")
             if item is not None and item.built is not None:
                 b = item.built
-                loaded = Loaded(job_id=jid, artifact=b.artifact, window_base=b.window_base,
-                                window_size=b.window_size)  # fmt: skip
+                loaded = Loaded(
+                    job_id=jid,
+                    artifact=b.artifact,
+                    window_base=b.window_base,
+                    window_size=b.window_size,
+                )
                 wl = replace(wl, loaded=loaded)
             return wl
         case SessionOpened(job_id=jid):

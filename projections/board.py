@@ -34,9 +34,12 @@ def apply(board: BoardView, event: BoardEvent, seq: int) -> BoardView:
     match event:
         case JobQueued(job_id=job_id):
             return replace(
-                board, state="queued", current_job_id=job_id,
-                current_job_type="build_and_program", error=None,
-            )  # fmt: skip
+                board,
+                state="queued",
+                current_job_id=job_id,
+                current_job_type="build_and_program",
+                error=None,
+            )
         case BuildStarted():
             return replace(board, state="building")
         case BuildSucceeded(window_size=size):
@@ -57,23 +60,33 @@ def apply(board: BoardView, event: BoardEvent, seq: int) -> BoardView:
                 session_id=sid, fpga_id=board.fpga_id, owner=owner, expires_at=expires
             )
             return replace(
-                board, state="reserved", session=session, current_job_id=None,
+                board,
+                state="reserved",
+                session=session,
+                current_job_id=None,
                 current_job_type=None,
-            )  # fmt: skip
+            )
         case SessionReleased(reset_job_id=job_id) | ResetQueued(job_id=job_id):
             return replace(
-                board, state="programming", session=None, current_job_id=job_id,
+                board,
+                state="programming",
+                session=None,
+                current_job_id=job_id,
                 current_job_type="reset",
-            )  # fmt: skip
+            )
         case ResetStarted():
             return board
         case BoardReset():
             return BoardView(fpga_id=board.fpga_id, last_seq=seq)
         case BoardFaulted(reason=reason):
             return replace(
-                board, state="error", session=None, current_job_id=None,
-                current_job_type=None, error=reason,
-            )  # fmt: skip
+                board,
+                state="error",
+                session=None,
+                current_job_id=None,
+                current_job_type=None,
+                error=reason,
+            )
         case Programmed() | RunQueued() | RunStarted() | WishboneResult():
             return board
         case _:

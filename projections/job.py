@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
 from msgspec.structs import replace
 
 from events.types import (
@@ -14,6 +17,7 @@ from events.types import (
     JobCancelled,
     JobFailed,
     JobQueued,
+    JobType,
     Programmed,
     ProgrammingFailed,
     ProgrammingStarted,
@@ -28,13 +32,14 @@ from events.types import (
 from projections.views import TERMINAL_STATUSES, JobView, RunResult
 
 
-def job_id_of(event: BoardEvent) -> object:
+def job_id_of(event: BoardEvent) -> uuid.UUID | None:
     """The job an event is about (``SessionReleased`` creates its reset job), or None."""
     match event:
         case SessionReleased(reset_job_id=job_id):
             return job_id
         case _:
-            return getattr(event, "job_id", None)
+            found: uuid.UUID | None = getattr(event, "job_id", None)
+            return found
 
 
 def apply(job: JobView | None, event: BoardEvent) -> JobView | None:
@@ -69,8 +74,9 @@ def apply(job: JobView | None, event: BoardEvent) -> JobView | None:
         case WishboneResult(ok=ok, data=data, error=error):
             result = RunResult(ok=ok, data=data, error=error)
             status = "complete" if ok else "failed"
-            return replace(job, status=status, stage="done", result=result, error=error,
-                           updated_at=at)  # fmt: skip
+            return replace(
+                job, status=status, stage="done", result=result, error=error, updated_at=at
+            )
         case JobCancelled():
             return replace(job, status="cancelled", stage="cancelled", updated_at=at)
         case BuildFailed(reason=r) | ProgrammingFailed(reason=r) | JobFailed(reason=r):
@@ -81,12 +87,12 @@ def apply(job: JobView | None, event: BoardEvent) -> JobView | None:
             return job
 
 
-def _new(job_id: object, fpga_id: int, kind: str, owner: str, at: object) -> JobView:
+def _new(job_id: uuid.UUID, fpga_id: int, kind: JobType, owner: str, at: datetime) -> JobView:
     return JobView(
-        job_id=job_id, fpga_id=fpga_id, type=kind, status="queued",  # type: ignore[arg-type]
-        created_at=at, updated_at=at, owner=owner,  # type: ignore[arg-type]
+        job_id=job_id, fpga_id=fpga_id, type=kind, status="queued", created_at=at,
+        updated_at=at, owner=owner,
     )  # fmt: skip
 
 
-def _running(job: JobView, stage: str, at: object) -> JobView:
+def _running(job: JobView, stage: str, at: datetime) -> JobView:
     return replace(job, status="running", stage=stage, updated_at=at)

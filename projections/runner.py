@@ -11,7 +11,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from events.codec import decode_board_event, decode_log
-from events.store import EventStore
+from events.store import EventStore, stream_seq
 from events.subjects import LOG_STREAM, all_boards_filter, all_logs_filter
 from events.types import BoardEvent
 from projections import board as board_fold
@@ -75,7 +75,7 @@ class ProjectionRunner:
         self._subs.clear()
 
     async def _on_board(self, msg: Msg) -> None:
-        seq = int(msg.reply.split(".")[-4]) if msg.reply else int(msg.metadata.sequence.stream)
+        seq = stream_seq(msg)
         event = decode_board_event(msg.data)
         self.views.apply(seq, event)
         for listener in self._listeners:

@@ -68,10 +68,13 @@ def cmd_hwbridge(args: argparse.Namespace) -> int:
         timeout_s=settings.build_timeout_s, memory_bytes=settings.build_memory_mb * 1024**2
     )
     config = BridgeConfig(
-        nats_url=_need_nats(settings), fpga_ids=settings.fpga_ids,
-        data_dir=settings.data_dir.resolve(), lease_seconds=settings.lease_seconds,
-        build_slots=settings.build_slots or os.cpu_count() or 1, build_limits=limits,
-    )  # fmt: skip
+        nats_url=_need_nats(settings),
+        fpga_ids=settings.fpga_ids,
+        data_dir=settings.data_dir.resolve(),
+        lease_seconds=settings.lease_seconds,
+        build_slots=settings.build_slots or os.cpu_count() or 1,
+        build_limits=limits,
+    )
     _run(serve(config))
     return 0
 

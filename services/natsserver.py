@@ -55,16 +55,24 @@ class NatsServer:
         if self.config is not None:
             args += ["-c", str(self.config)]
         args += [
-            "-a", "127.0.0.1",
-            "-p", str(self.port if self.port else -1),
-            "-js", "-sd", str(self.store_dir),
-            "--ports_file_dir", str(ports_dir),
-        ]  # fmt: skip
-        log = open(self.store_dir / "nats-server.log", "ab")  # noqa: SIM115 (child owns it)
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port if self.port else -1),
+            "-js",
+            "-sd",
+            str(self.store_dir),
+            "--ports_file_dir",
+            str(ports_dir),
+        ]
+        log = (self.store_dir / "nats-server.log").open("ab")  # noqa: ASYNC230
         self._proc = await asyncio.create_subprocess_exec(
-            *args, stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL,
+            *args,
+            stdout=log,
+            stderr=log,
+            stdin=asyncio.subprocess.DEVNULL,
             start_new_session=True,
-        )  # fmt: skip
+        )
         log.close()
         deadline = asyncio.get_running_loop().time() + timeout
         ports_file = ports_dir / f"nats-server_{self._proc.pid}.ports"

@@ -84,9 +84,13 @@ async def run_up(settings: Settings) -> int:
                 if task not in done:
                     task.cancel()
             for task in done:
-                child = waits.get(task)
-                if child is not None and not stop.is_set():
-                    log.warning("%s exited with %s; restarting", child.name, child.proc and child.proc.returncode)  # noqa: E501
+                dead = waits.get(task)
+                if dead is not None and not stop.is_set():
+                    log.warning(
+                        "%s exited with %s; restarting",
+                        child.name,
+                        child.proc and child.proc.returncode,
+                    )
                     await asyncio.sleep(RESTART_BACKOFF_S)
                     await child.start()
     finally:

@@ -36,7 +36,7 @@ def create_app(store: EventStore, runner: ProjectionRunner, settings: Settings) 
         openapi_config=OpenAPIConfig(
             title="FPGA Cloud",
             version="0.1.0",
-            description="Rent FPGA boards over HTTP: submit a LiteX design, drive it over Wishbone.",
+            description="Rent FPGA boards over HTTP: submit a LiteX design, drive it over Wishbone",
             path="/docs",
             render_plugins=[SwaggerRenderPlugin(path="/")],
         ),

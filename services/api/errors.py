@@ -55,9 +55,10 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
         if match and not match.group(1).lstrip("-").isdigit():
             # An fpga_id that is not an integer is bad input (422), not a missing route.
             return envelope(
-                HTTP_422_UNPROCESSABLE_ENTITY, "validation_error",
+                HTTP_422_UNPROCESSABLE_ENTITY,
+                "validation_error",
                 f"fpga_id must be an integer; got {match.group(1)!r}.",
-            )  # fmt: skip
+            )
     if exc.status_code == 400:
         # Malformed JSON or multipart bodies are validation errors in the contract (422).
         return envelope(HTTP_422_UNPROCESSABLE_ENTITY, "validation_error", str(exc.detail))

@@ -7,10 +7,9 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from projections.views import BoardView
@@ -39,9 +38,11 @@ def summary(board: BoardView) -> FPGASummary:
         else None
     )
     return FPGASummary(
-        fpga_id=board.fpga_id, state=board.state, session=session,
+        fpga_id=board.fpga_id,
+        state=board.state,
+        session=session,
         current_job_id=board.current_job_id,
-    )  # fmt: skip
+    )
 
 
 class FpgaController(Controller):
@@ -58,8 +59,11 @@ class FpgaController(Controller):
     ) -> FPGASummary:
         return summary(board_or_422(services(request), fpga_id))
 
-    @post("/{fpga_id:int}/submit", status_code=HTTP_202_ACCEPTED,
-          summary="Upload design.py and queue a build_and_program job")  # fmt: skip
+    @post(
+        "/{fpga_id:int}/submit",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Upload design.py and queue a build_and_program job",
+    )
     async def submit(
         self,
         request: Request[Any, Any, Any],
@@ -78,14 +82,21 @@ class FpgaController(Controller):
         sha = hashlib.sha256(source).hexdigest()
         await svc.store.put_design(sha, source)
         cmd = commands.Submit(
-            fpga_id=fpga_id, job_id=uuid.uuid4(), owner=owner_of(request), design_sha256=sha,
-            design_size=len(source), filename=_safe_name(upload.filename),
-        )  # fmt: skip
+            fpga_id=fpga_id,
+            job_id=uuid.uuid4(),
+            owner=owner_of(request),
+            design_sha256=sha,
+            design_size=len(source),
+            filename=_safe_name(upload.filename),
+        )
         await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
         return SubmitResponse(job_id=cmd.job_id, fpga_id=fpga_id)
 
-    @post("/{fpga_id:int}/run", status_code=HTTP_202_ACCEPTED,
-          summary="Queue a Wishbone read or write on the reserved FPGA")  # fmt: skip
+    @post(
+        "/{fpga_id:int}/run",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Queue a Wishbone read or write on the reserved FPGA",
+    )
     async def run(
         self, request: Request[Any, Any, Any], fpga_id: FromPath[int], data: RunRequest
     ) -> RunResponse:
@@ -93,15 +104,22 @@ class FpgaController(Controller):
         board_or_422(svc, fpga_id)
         _check_run(data, svc.settings.max_run_words)
         cmd = commands.Run(
-            fpga_id=fpga_id, job_id=uuid.uuid4(), owner=owner_of(request), op=data.op,
-            address=data.address, data=data.data if data.op == OP_WRITE else [],
+            fpga_id=fpga_id,
+            job_id=uuid.uuid4(),
+            owner=owner_of(request),
+            op=data.op,
+            address=data.address,
+            data=data.data if data.op == OP_WRITE else [],
             count=data.count if data.op == OP_READ else len(data.data),
-        )  # fmt: skip
+        )
         await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
         return RunResponse(job_id=cmd.job_id, fpga_id=fpga_id)
 
-    @post("/{fpga_id:int}/reset", status_code=HTTP_202_ACCEPTED,
-          summary="Queue a reset that restores the base SoC (from reserved or error)")  # fmt: skip
+    @post(
+        "/{fpga_id:int}/reset",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Queue a reset that restores the base SoC (from reserved or error)",
+    )
     async def reset(
         self, request: Request[Any, Any, Any], fpga_id: FromPath[int]
     ) -> SubmitResponse:
@@ -120,7 +138,9 @@ def _check_design(source: bytes, limit: int) -> None:
     try:
         source.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidRequest(f"the design must be UTF-8 Python source ({exc.reason} at byte {exc.start}).") from None  # fmt: skip  # noqa: E501
+        raise InvalidRequest(
+            f"the design must be UTF-8 Python source ({exc.reason} at byte {exc.start})."
+        ) from None
 
 
 def _check_run(req: RunRequest, max_words: int) -> None:

@@ -20,9 +20,15 @@ from services.domain.errors import InvalidRequest, JobNotComplete
 
 def job_response(job: JobView) -> JobResponse:
     return JobResponse(
-        job_id=job.job_id, fpga_id=job.fpga_id, type=job.type, status=job.status,
-        created_at=job.created_at, updated_at=job.updated_at, stage=job.stage, error=job.error,
-    )  # fmt: skip
+        job_id=job.job_id,
+        fpga_id=job.fpga_id,
+        type=job.type,
+        status=job.status,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        stage=job.stage,
+        error=job.error,
+    )
 
 
 class JobsController(Controller):
@@ -32,7 +38,7 @@ class JobsController(Controller):
     @get("/{job_id:str}", summary="Status and metadata of a job")
     async def get_job(
         self, request: Request[Any, Any, Any], fpga_id: FromPath[int], job_id: FromPath[str]
-    ) -> JobResponse:  # noqa: E501
+    ) -> JobResponse:
         svc = services(request)
         board_or_422(svc, fpga_id)
         return job_response(job_or_404(svc, fpga_id, job_id))
@@ -59,7 +65,7 @@ class JobsController(Controller):
         if job.type != "run":
             raise InvalidRequest(
                 f"Job {job.job_id} is a {job.type} job; only run jobs have results."
-            )  # noqa: E501
+            )
         if job.result is None:
             if job.status in ("failed", "cancelled"):
                 return RunResultResponse(ok=False, data=[], error=job.error or job.status)
@@ -69,7 +75,7 @@ class JobsController(Controller):
     @delete("/{job_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Cancel a queued job")
     async def cancel(
         self, request: Request[Any, Any, Any], fpga_id: FromPath[int], job_id: FromPath[str]
-    ) -> Response[None]:  # noqa: E501
+    ) -> Response[None]:
         svc = services(request)
         board_or_422(svc, fpga_id)
         job_or_404(svc, fpga_id, job_id)

@@ -32,8 +32,11 @@ class SessionController(Controller):
             session_id=s.session_id, fpga_id=s.fpga_id, owner=s.owner, expires_at=s.expires_at
         )
 
-    @post("/release", status_code=HTTP_202_ACCEPTED,
-          summary="End the session; a reset job restores the base SoC")  # fmt: skip
+    @post(
+        "/release",
+        status_code=HTTP_202_ACCEPTED,
+        summary="End the session; a reset job restores the base SoC",
+    )
     async def release(
         self, request: Request[Any, Any, Any], fpga_id: FromPath[int]
     ) -> SubmitResponse:

@@ -24,9 +24,15 @@ async def serve(settings: Settings, nats_url: str) -> None:
     await runner.start()
     app = create_app(store, runner, settings)
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, loop="none", http="httptools",
-        access_log=False, log_level="warning", lifespan="on",
-    )  # fmt: skip
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="none",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+        lifespan="on",
+    )
     server = uvicorn.Server(config)
     try:
         await server.serve()

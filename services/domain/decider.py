@@ -44,19 +44,27 @@ def decide(command: Command, board: BoardView, job: JobView | None = None) -> Bo
             if board.state != "idle":
                 raise FpgaNotIdle(f"FPGA {fpga_id} is {board.state}, not idle.")
             return JobQueued(
-                fpga_id=fpga_id, job_id=command.job_id, owner=command.owner,
-                design_sha256=command.design_sha256, design_size=command.design_size,
+                fpga_id=fpga_id,
+                job_id=command.job_id,
+                owner=command.owner,
+                design_sha256=command.design_sha256,
+                design_size=command.design_size,
                 filename=command.filename,
-            )  # fmt: skip
+            )
         case Run():
             if board.state != "reserved" or board.session is None:
                 raise FpgaNotReserved(f"FPGA {fpga_id} is {board.state}, not reserved.")
             _check_window(command, board)
             return RunQueued(
-                fpga_id=fpga_id, job_id=command.job_id, owner=command.owner, op=command.op,
-                address=command.address, data=command.data, count=command.count,
+                fpga_id=fpga_id,
+                job_id=command.job_id,
+                owner=command.owner,
+                op=command.op,
+                address=command.address,
+                data=command.data,
+                count=command.count,
                 session_id=board.session.session_id,
-            )  # fmt: skip
+            )
         case Reset():
             if board.state not in RESETTABLE:
                 raise FpgaNotResettable(
@@ -67,16 +75,20 @@ def decide(command: Command, board: BoardView, job: JobView | None = None) -> Bo
             if board.session is None:
                 raise NoActiveSession(f"FPGA {fpga_id} has no active session.")
             return SessionReleased(
-                fpga_id=fpga_id, session_id=board.session.session_id,
-                reset_job_id=command.job_id, owner=command.owner,
-            )  # fmt: skip
+                fpga_id=fpga_id,
+                session_id=board.session.session_id,
+                reset_job_id=command.job_id,
+                owner=command.owner,
+            )
         case Cancel():
             if job is None or job.fpga_id != fpga_id:
                 raise JobNotFound(f"Job {command.job_id} not found on FPGA {fpga_id}.")
             if job.type == "reset":
                 raise JobNotCancellable(f"Job {job.job_id} is a reset; resets cannot be cancelled.")
             if job.status != "queued":
-                raise JobNotCancellable(f"Job {job.job_id} is {job.status}; only queued jobs can be cancelled.")  # fmt: skip  # noqa: E501
+                raise JobNotCancellable(
+                    f"Job {job.job_id} is {job.status}; only queued jobs can be cancelled."
+                )
             return JobCancelled(fpga_id=fpga_id, job_id=job.job_id, by=command.by)
 
 

@@ -53,9 +53,13 @@ class System:
         }
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "up"], env=env, cwd=REPO,
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            [sys.executable, "-m", "services.cli", "up"],
+            env=env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -84,7 +88,9 @@ class System:
             self.proc = None
 
 
-def wait_job(client: httpx.Client, fpga_id: int, job_id: str, timeout: float = 180.0) -> dict[str, Any]:
+def wait_job(
+    client: httpx.Client, fpga_id: int, job_id: str, timeout: float = 180.0
+) -> dict[str, Any]:
     """Poll a job until it ends (complete, failed or cancelled)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -95,7 +101,9 @@ def wait_job(client: httpx.Client, fpga_id: int, job_id: str, timeout: float = 1
     raise AssertionError(f"job {job_id} did not finish in {timeout} s")
 
 
-def wait_state(client: httpx.Client, fpga_id: int, state: str, timeout: float = 60.0) -> dict[str, Any]:
+def wait_state(
+    client: httpx.Client, fpga_id: int, state: str, timeout: float = 60.0
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     board: dict[str, Any] = {}
     while time.monotonic() < deadline:
@@ -106,7 +114,9 @@ def wait_state(client: httpx.Client, fpga_id: int, state: str, timeout: float = 
     raise AssertionError(f"board {fpga_id} is {board.get('state')}, expected {state}")
 
 
-def run_op(client: httpx.Client, fpga_id: int, body: dict[str, Any], session: str = "") -> dict[str, Any]:
+def run_op(
+    client: httpx.Client, fpga_id: int, body: dict[str, Any], session: str = ""
+) -> dict[str, Any]:
     """POST /run then poll its result, as in the curl walkthrough."""
     r = client.post(f"/fpga/{fpga_id}/run", json=body, headers={"X-Session-ID": session})
     assert r.status_code == 202, r.text

@@ -76,7 +76,11 @@ def test_stop_mid_build_then_start_resumes_and_views_equal_replay(tmp_path: Path
             # Board 1's session survived: its design was reloaded into a new simulation, which
             # (like a power cycle) starts from the design's reset state.
             assert http.get("/fpga/1").json()["state"] == "reserved"
-            assert run_op(http, 1, {"op": 2, "address": 0}) == {"ok": True, "data": [0], "error": None}
+            assert run_op(http, 1, {"op": 2, "address": 0}) == {
+                "ok": True,
+                "data": [0],
+                "error": None,
+            }
             assert run_op(http, 1, {"op": 1, "address": 0, "data": [9]})["ok"]
             assert run_op(http, 1, {"op": 2, "address": 0})["data"] == [9]
 

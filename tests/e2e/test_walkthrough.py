@@ -42,8 +42,10 @@ def test_echo_registers_full_lifecycle(http: httpx.Client) -> None:
     assert "[elaborate]" in log.text and "[verilator]" in log.text and "[program]" in log.text
 
     assert run_op(http, 3, {"op": 1, "address": 0, "data": [42]}, sid) == {
-        "ok": True, "data": [42], "error": None,
-    }  # fmt: skip
+        "ok": True,
+        "data": [42],
+        "error": None,
+    }
     assert run_op(http, 3, {"op": 1, "address": 8, "data": [0xDEADBEEF, 7]}, sid)["ok"]
     assert run_op(http, 3, {"op": 2, "address": 0, "count": 1}, sid)["data"] == [42]
     assert run_op(http, 3, {"op": 2, "address": 8, "count": 2}, sid)["data"] == [0xDEADBEEF, 7]
@@ -57,8 +59,11 @@ def test_echo_registers_full_lifecycle(http: httpx.Client) -> None:
     reset_job = wait_job(http, 3, release.json()["job_id"], timeout=30)
     assert reset_job["type"] == "reset" and reset_job["status"] == "complete"
     assert http.get("/fpga/3").json() == {
-        "fpga_id": 3, "state": "idle", "session": None, "current_job_id": None,
-    }  # fmt: skip
+        "fpga_id": 3,
+        "state": "idle",
+        "session": None,
+        "current_job_id": None,
+    }
     assert http.get("/fpga/3/session").json()["detail"]["error"] == "no_active_session"
     assert http.post("/fpga/3/run", json={"op": 2, "address": 0}).status_code == 409
 

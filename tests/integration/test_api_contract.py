@@ -434,9 +434,7 @@ async def test_job_status_follows_the_worker(
     assert (await board(client, 3))["state"] == "building"
 
 
-async def test_logs_are_plain_text_in_order(
-    client: httpx.AsyncClient, store: EventStore
-) -> None:
+async def test_logs_are_plain_text_in_order(client: httpx.AsyncClient, store: EventStore) -> None:
     job_id = uuid.UUID((await submit(client, 3)).json()["job_id"])
     empty = await client.get(f"/fpga/3/jobs/{job_id}/logs")
     assert empty.status_code == 200

@@ -88,9 +88,7 @@ async def test_concurrent_releases_release_once(
     client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
 ) -> None:
     await reserve(store, runner, 6)
-    responses = await asyncio.gather(
-        *(client.post("/fpga/6/session/release") for _ in range(N))
-    )
+    responses = await asyncio.gather(*(client.post("/fpga/6/session/release") for _ in range(N)))
     assert outcomes(responses) == {(202, None): 1, (404, "no_active_session"): N - 1}
     types = [type(s.event).__name__ for s in await store.read_board(6)]
     assert types.count("SessionReleased") == 1
@@ -100,9 +98,7 @@ async def test_concurrent_cancels_of_one_job_cancel_once(
     client: httpx.AsyncClient, store: EventStore
 ) -> None:
     job_id = (await _submit(client, 2)).json()["job_id"]
-    responses = await asyncio.gather(
-        *(client.delete(f"/fpga/2/jobs/{job_id}") for _ in range(N))
-    )
+    responses = await asyncio.gather(*(client.delete(f"/fpga/2/jobs/{job_id}") for _ in range(N)))
     assert outcomes(responses) == {(204, None): 1, (409, "job_not_cancellable"): N - 1}
     types = [type(s.event).__name__ for s in await store.read_board(2)]
     assert types == ["JobQueued", "JobCancelled"]

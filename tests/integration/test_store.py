@@ -20,7 +20,9 @@ def _queued(fpga_id: int) -> JobQueued:
 
 async def test_append_and_read_back_in_order(store: EventStore) -> None:
     first = await store.append(_queued(3), expected_seq=0)
-    second = await store.append(JobCancelled(fpga_id=3, job_id=uuid.uuid4()), expected_seq=first.seq)
+    second = await store.append(
+        JobCancelled(fpga_id=3, job_id=uuid.uuid4()), expected_seq=first.seq
+    )
     await store.append(_queued(4), expected_seq=0)
     stored = await store.read_board(3)
     assert [s.seq for s in stored] == [first.seq, second.seq]

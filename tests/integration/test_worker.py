@@ -98,7 +98,9 @@ async def until_true(check: Callable[[], bool], timeout: float = 10.0) -> None:
         await asyncio.sleep(0.01)
 
 
-def has(kind: type[BoardEvent], job_id: uuid.UUID | None = None) -> Callable[[list[BoardEvent]], bool]:  # noqa: E501
+def has(
+    kind: type[BoardEvent], job_id: uuid.UUID | None = None
+) -> Callable[[list[BoardEvent]], bool]:  # noqa: E501
     def check(events: list[BoardEvent]) -> bool:
         return any(
             isinstance(e, kind) and (job_id is None or getattr(e, "job_id", None) == job_id)
@@ -562,9 +564,7 @@ async def test_reserved_board_whose_design_cannot_be_restored_is_faulted(
     assert (view.state, view.session) == ("error", None)
 
 
-async def test_programmed_board_is_left_alone(
-    store: EventStore, start_worker: StartWorker
-) -> None:
+async def test_programmed_board_is_left_alone(store: EventStore, start_worker: StartWorker) -> None:
     job, session = uuid.uuid4(), uuid.uuid4()
     await append_all(store, reservation(job, session))
     driver = FakeDriver(programmed_at_start=True)

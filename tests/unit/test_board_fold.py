@@ -71,7 +71,10 @@ def test_full_lifecycle_from_submit_to_reset() -> None:
     assert reserved.current_job_id is None and reserved.current_job_type is None
     assert reserved.window_size == WINDOW_SIZE
     assert reserved.session == SessionView(
-        session_id=session, fpga_id=FPGA, owner="alice", expires_at=events[5].expires_at  # type: ignore[union-attr]
+        session_id=session,
+        fpga_id=FPGA,
+        owner="alice",
+        expires_at=events[5].expires_at,  # type: ignore[union-attr]
     )
     assert views[8] == BoardView(
         fpga_id=FPGA, state="reserved", session=reserved.session, window_size=WINDOW_SIZE,

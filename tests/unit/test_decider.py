@@ -70,9 +70,7 @@ def _run(op: int = 2, address: int = 0, data: list[int] | None = None, count: in
     )  # fmt: skip
 
 
-def _job(
-    status: JobStatus, *, kind: str = "build_and_program", fpga_id: int = FPGA
-) -> JobView:
+def _job(status: JobStatus, *, kind: str = "build_and_program", fpga_id: int = FPGA) -> JobView:
     return JobView(
         job_id=uuid.uuid4(), fpga_id=fpga_id, type=kind, status=status,  # type: ignore[arg-type]
         created_at=T0, updated_at=T0, owner="alice",

@@ -84,8 +84,15 @@ def test_run_job_lifecycle_carries_its_result() -> None:
     run, session = uuid.uuid4(), uuid.uuid4()
     events = stamped(
         [
-            RunQueued(fpga_id=FPGA, job_id=run, owner="alice", op=2, address=4, count=2,
-                      session_id=session),  # fmt: skip
+            RunQueued(
+                fpga_id=FPGA,
+                job_id=run,
+                owner="alice",
+                op=2,
+                address=4,
+                count=2,
+                session_id=session,
+            ),  # fmt: skip
             RunStarted(fpga_id=FPGA, job_id=run),
             WishboneResult(fpga_id=FPGA, job_id=run, ok=True, data=[0xDEAD, 0xBEEF]),
         ]

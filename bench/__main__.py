@@ -1,0 +1,152 @@
+"""Run every benchmark and print the figures: ``python -m bench [--url http://host:port]``.
+
+Without ``--url`` it starts the whole system (embedded NATS, API, 10 virtual boards) in a
+temporary data directory, exactly as ``make run`` does, and stops it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import nats
+
+from bench.httpload import RawClient, get_rate
+from bench.replay import replay_rate
+from bench.stats import percentile, summary_ms
+from tests.e2e.system import System
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "echo_regs.py"
+BOUNDARY = "benchboundary"
+
+
+def _multipart(source: bytes) -> bytes:
+    return (
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="design.py"'
+            f"\r\nContent-Type: text/x-python\r\n\r\n"
+        ).encode()
+        + source
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
+
+
+async def _wait_state(c: RawClient, fpga_id: int, state: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _, body = await c.request("GET", f"/fpga/{fpga_id}")
+        if json.loads(body)["state"] == state:
+            return
+        await asyncio.sleep(0.001)
+    raise RuntimeError(f"board {fpga_id} never reached {state}")
+
+
+async def submit_latency(
+    c: RawClient, fpga_id: int, rounds: int
+) -> tuple[list[float], list[float]]:
+    """submit -> 202, and submit -> reserved for a design already in the build cache."""
+    body = _multipart(EXAMPLE.read_bytes())
+    ctype = f"multipart/form-data; boundary={BOUNDARY}"
+    accepted, reserved = [], []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        status, data = await c.request("POST", f"/fpga/{fpga_id}/submit", body, ctype)
+        if status != 202:
+            raise RuntimeError(f"submit answered {status}: {data!r}")
+        accepted.append(time.perf_counter() - t0)
+        await _wait_state(c, fpga_id, "reserved")
+        reserved.append(time.perf_counter() - t0)
+        await c.request("POST", f"/fpga/{fpga_id}/reset")
+        await _wait_state(c, fpga_id, "idle")
+    return accepted, reserved
+
+
+async def run_round_trips(
+    c: RawClient, nats_url: str, fpga_id: int, rounds: int
+) -> tuple[list[float], list[float]]:
+    """POST /run (1-word read) -> result available, and event appended -> visible in GET."""
+    nc = await nats.connect(nats_url)
+    seen: dict[str, float] = {}
+
+    async def on_result(msg: nats.aio.msg.Msg) -> None:
+        seen[json.loads(msg.data)["job_id"]] = time.perf_counter()
+
+    await nc.subscribe(f"fpga.{fpga_id}.WishboneResult", cb=on_result)
+    round_trips, lags = [], []
+    body = b'{"op": 2, "address": 0, "count": 1}'
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        status, data = await c.request("POST", f"/fpga/{fpga_id}/run", body)
+        if status != 202:
+            raise RuntimeError(f"run answered {status}: {data!r}")
+        job_id = json.loads(data)["job_id"]
+        while (await c.request("GET", f"/fpga/{fpga_id}/jobs/{job_id}/result"))[0] != 200:
+            pass
+        t2 = time.perf_counter()
+        round_trips.append(t2 - t0)
+        for _ in range(100):
+            if job_id in seen:
+                break
+            await asyncio.sleep(0.001)
+        if job_id in seen:
+            lags.append(max(0.0, t2 - seen[job_id]))
+    await nc.close()
+    return round_trips, lags
+
+
+async def main(url: str | None, seconds: float) -> None:
+    system: System | None = None
+    tmp = tempfile.TemporaryDirectory()
+    if url is None:
+        system = System(Path(tmp.name) / "data")
+        await asyncio.to_thread(system.start)
+        url, nats_url = system.base, system.nats_url
+    else:
+        nats_url = os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
+    host, port = url.split("//", 1)[1].rsplit(":", 1)
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    try:
+        for path in ("/fpga", "/fpga/3"):
+            rate = await get_rate(host, int(port), path, connections=32, seconds=seconds)
+            print(f"GET {path:<8} {rate:8.0f} req/s  (32 connections, {seconds:.0f} s)")
+        c = RawClient(host, int(port))
+        accepted, reserved = await submit_latency(c, 4, rounds=50)
+        print(f"submit -> 202              {summary_ms(accepted[1:])}")
+        print(f"submit -> reserved (cached) {summary_ms(reserved[1:])}")
+        await c.request(
+            "POST",
+            "/fpga/4/submit",
+            _multipart(EXAMPLE.read_bytes()),
+            f"multipart/form-data; boundary={BOUNDARY}",
+        )
+        await _wait_state(c, 4, "reserved")
+        trips, lags = await run_round_trips(c, nats_url, 4, rounds=1000)
+        print(f"POST /run -> result        {summary_ms(trips)}")
+        print(f"projection lag             {summary_ms(lags)}")
+        await c.close()
+        count, rate = await replay_rate(100_000)
+        print(f"full replay                {rate:8.0f} events/s ({count} events)")
+        _ = percentile
+    finally:
+        if system is not None:
+            await asyncio.to_thread(system.stop)
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--url", help="bench a running system (NATS_URL for its NATS)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="duration of each GET load")
+    args = parser.parse_args()
+    import uvloop
+
+    uvloop.install()
+    asyncio.run(main(args.url, args.seconds))
