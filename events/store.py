@@ -73,9 +73,14 @@ class EventStore:
     def connected(self) -> bool:
         return bool(self._nc.is_connected)
 
-    async def ensure_streams(self) -> None:
-        """Create or update the streams and the design bucket; safe to call from every process."""
-        for config in (BOARD_STREAM_CONFIG, LOG_STREAM_CONFIG):
+    async def ensure_streams(self, replicas: int = 1) -> None:
+        """Create or update the streams and the design bucket; safe to call from every process.
+
+        Args:
+            replicas: copies of each stream in a NATS cluster (3 in production, 1 alone).
+        """
+        for base in (BOARD_STREAM_CONFIG, LOG_STREAM_CONFIG):
+            config = base.evolve(num_replicas=replicas)
             try:
                 await self._js.add_stream(config)
             except BadRequestError:
@@ -83,7 +88,9 @@ class EventStore:
         try:
             await self._js.object_store(DESIGN_BUCKET)
         except NotFoundError:
-            await self._js.create_object_store(DESIGN_BUCKET, config=DESIGN_BUCKET_CONFIG)
+            await self._js.create_object_store(
+                DESIGN_BUCKET, config=DESIGN_BUCKET_CONFIG.evolve(replicas=replicas)
+            )
 
     async def append(
         self, event: BoardEvent, *, expected_seq: int | None = None, msg_id: str | None = None

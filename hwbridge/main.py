@@ -27,6 +27,7 @@ class BridgeConfig:
     fpga_ids: tuple[int, ...]
     data_dir: Path
     lease_seconds: int = 3600
+    stream_replicas: int = 1
     build_slots: int = field(default_factory=lambda: os.cpu_count() or 1)
     build_limits: BuildLimits = field(default_factory=BuildLimits)
 
@@ -56,7 +57,7 @@ async def serve(config: BridgeConfig) -> None:
         loop.add_signal_handler(sig, stop.set)
     nc = await nats.connect(config.nats_url, max_reconnect_attempts=-1, name="hwbridge")
     store = EventStore(nc)
-    await store.ensure_streams()
+    await store.ensure_streams(config.stream_replicas)
     workers = await start_workers(store, config)
     ids = ",".join(map(str, config.fpga_ids))
     log.info("hwbridge serving boards %s (data in %s)", ids, config.data_dir)

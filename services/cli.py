@@ -73,6 +73,7 @@ def cmd_hwbridge(args: argparse.Namespace) -> int:
         data_dir=settings.data_dir.resolve(),
         lease_seconds=settings.lease_seconds,
         build_slots=settings.build_slots or os.cpu_count() or 1,
+        stream_replicas=settings.stream_replicas,
         build_limits=limits,
     )
     _run(serve(config))

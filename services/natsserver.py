@@ -65,7 +65,7 @@ class NatsServer:
             "--ports_file_dir",
             str(ports_dir),
         ]
-        log = (self.store_dir / "nats-server.log").open("ab")  # noqa: ASYNC230
+        log = (self.store_dir / "nats-server.log").open("ab")
         self._proc = await asyncio.create_subprocess_exec(
             *args,
             stdout=log,

@@ -52,6 +52,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """FPGA_CLOUD_BUILD_TIMEOUT_S: wall-clock limit of one design build."""
     build_memory_mb: int = 2048
     """FPGA_CLOUD_BUILD_MEMORY_MB: address-space limit of the build process."""
+    stream_replicas: int = 1
+    """FPGA_CLOUD_STREAM_REPLICAS: JetStream replicas per stream (3 on a NATS cluster)."""
     build_slots: int = 0
     """FPGA_CLOUD_BUILD_SLOTS: concurrent builds per hwbridge host (0 = number of cores)."""
 
@@ -73,4 +75,5 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             build_timeout_s=float(e.get("FPGA_CLOUD_BUILD_TIMEOUT_S", defaults.build_timeout_s)),
             build_memory_mb=int(e.get("FPGA_CLOUD_BUILD_MEMORY_MB", defaults.build_memory_mb)),
             build_slots=int(e.get("FPGA_CLOUD_BUILD_SLOTS", defaults.build_slots)),
+            stream_replicas=int(e.get("FPGA_CLOUD_STREAM_REPLICAS", defaults.stream_replicas)),
         )

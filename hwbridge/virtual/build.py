@@ -29,6 +29,7 @@ from hwbridge.virtual.elaborate import (
     RESULT_MARKER,
     STAGE_MARKER,
 )
+from hwbridge.virtual.lifetime import die_with_parent
 
 __all__ = ["BuildLimits", "DesignBuildError", "LogFn", "SimArtifact", "build_sim"]
 
@@ -87,6 +88,7 @@ def _limit_preexec(limits: BuildLimits) -> Callable[[], None]:
     def preexec() -> None:
         # Runs in the forked child before exec: only async-signal-tolerant, allocation-light
         # work. Soft and hard limits are both lowered so the child cannot raise them again.
+        die_with_parent()
         for which, value in wanted:
             _soft, hard = resource.getrlimit(which)
             if hard != resource.RLIM_INFINITY:

@@ -21,6 +21,7 @@ import weakref
 from pathlib import Path
 
 from hwbridge.virtual.artifact import SimArtifact
+from hwbridge.virtual.lifetime import die_with_parent
 
 SIM_MODULE = "serial2tcp_nodelay"
 LOG_FILE = "sim.log"
@@ -198,6 +199,7 @@ def _launch(artifact: SimArtifact, run_dir: Path) -> subprocess.Popen[bytes]:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
 
 

@@ -19,7 +19,7 @@ async def serve(settings: Settings, nats_url: str) -> None:
     """Serve until uvicorn is told to stop (SIGINT/SIGTERM)."""
     nc = await nats.connect(nats_url, max_reconnect_attempts=-1, name="api")
     store = EventStore(nc)
-    await store.ensure_streams()
+    await store.ensure_streams(settings.stream_replicas)
     runner = ProjectionRunner(store, settings.fpga_ids)
     await runner.start()
     app = create_app(store, runner, settings)

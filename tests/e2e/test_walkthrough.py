@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -27,6 +29,12 @@ def test_echo_registers_full_lifecycle(http: httpx.Client) -> None:
 
     job_id = submit(http, 3, example("echo_regs.py"))
     assert http.get("/fpga/3").json()["state"] in ("queued", "building")
+    # The build log streams while the build runs, not only at the end.
+    deadline = time.monotonic() + 60
+    while not http.get(f"/fpga/3/jobs/{job_id}/logs").text:
+        assert time.monotonic() < deadline, "no log lines while building"
+        time.sleep(0.05)
+    assert http.get(f"/fpga/3/jobs/{job_id}").json()["status"] == "running"
     job = wait_job(http, 3, job_id)
     assert job["status"] == "complete", http.get(f"/fpga/3/jobs/{job_id}/logs").text
     assert job["type"] == "build_and_program"
