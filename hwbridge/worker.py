@@ -74,7 +74,8 @@ class BoardWorker:
         self._sub: JetStreamContext.PushSubscription | None = None
         self._task: asyncio.Task[None] | None = None
         self._caught_up = asyncio.Event()
-        self.backlog = 0
+        # Unknown until start() has asked the server; messages may arrive before the answer.
+        self.backlog: int | None = None
         self._seen = 0
 
     async def start(self) -> None:
@@ -89,8 +90,8 @@ class BoardWorker:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # wait() rather than awaiting the task: a cancel of stop() itself must propagate.
+            await asyncio.wait([self._task])
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
@@ -102,7 +103,7 @@ class BoardWorker:
             return
         self.wl = worklist.apply(self.wl, decode_board_event(msg.data), seq)
         self._seen += 1
-        if not self._caught_up.is_set() and self._seen >= self.backlog:
+        if not self._caught_up.is_set() and self.backlog is not None and self._seen >= self.backlog:
             self._caught_up.set()
         if self._waiters:
             done = [(t, f) for t, f in self._waiters if t <= seq]
@@ -131,8 +132,11 @@ class BoardWorker:
 
     async def _loop(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
+            # arrives as the event is set, and stop() then waits for this loop for ever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._dirty.wait(), WATCH_INTERVAL_S)
+                async with asyncio.timeout(WATCH_INTERVAL_S):
+                    await self._dirty.wait()
             self._dirty.clear()
             try:
                 while (item := worklist.next_item(self.wl)) is not None:

@@ -48,7 +48,9 @@ def apply(board: BoardView, event: BoardEvent, seq: int) -> BoardView:
             return replace(board, state="idle", current_job_id=None, current_job_type=None)
         case JobFailed(reason=reason) if _is_current(board, event):
             # A reset that could not finish leaves the board unusable until the next reset.
-            return replace(board, state="error", current_job_id=None, error=reason)
+            return replace(
+                board, state="error", current_job_id=None, current_job_type=None, error=reason
+            )
         case ProgrammingStarted():
             return replace(board, state="programming")
         case ProgrammingFailed(reason=reason):

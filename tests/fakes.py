@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from events.types import (
     BoardEvent,
@@ -107,7 +108,7 @@ class RecordingSemaphore(asyncio.Semaphore):
         super().__init__(value)
         self.contended = asyncio.Event()
 
-    async def acquire(self) -> bool:
+    async def acquire(self) -> Literal[True]:
         if self.locked():
             self.contended.set()
         return await super().acquire()

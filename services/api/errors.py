@@ -40,7 +40,9 @@ def on_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> 
     parts = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
-            where = item.get("key") or item.get("source") or "body"
+            key = item.get("key")
+            # The body parameter is called ``data`` in the handlers; to a client it is the body.
+            where = "body" if key in (None, "data") else key
             parts.append(f"{where}: {item.get('message', 'invalid')}")
     message = "; ".join(parts) or str(exc.detail)
     return envelope(HTTP_422_UNPROCESSABLE_ENTITY, "validation_error", message)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from projections.views import BoardView
@@ -98,7 +98,7 @@ class FpgaController(Controller):
         summary="Queue a Wishbone read or write on the reserved FPGA",
     )
     async def run(
-        self, request: Request[Any, Any, Any], fpga_id: FromPath[int], data: RunRequest
+        self, request: Request[Any, Any, Any], fpga_id: FromPath[int], data: JSONBody[RunRequest]
     ) -> RunResponse:
         svc = services(request)
         board_or_422(svc, fpga_id)

@@ -151,8 +151,12 @@ async def test_list_shows_ten_idle_boards(client: httpx.AsyncClient) -> None:
     assert [b["fpga_id"] for b in boards] == list(range(10))
     for b in boards:
         assert set(b) == SUMMARY_FIELDS
-        assert b == {"fpga_id": b["fpga_id"], "state": "idle", "session": None,
-                     "current_job_id": None}  # fmt: skip
+        assert b == {
+            "fpga_id": b["fpga_id"],
+            "state": "idle",
+            "session": None,
+            "current_job_id": None,
+        }
 
 
 async def test_list_shows_a_reserved_board_with_its_session(
@@ -170,8 +174,11 @@ async def test_list_shows_a_reserved_board_with_its_session(
 
 async def test_get_one_board(client: httpx.AsyncClient) -> None:
     assert await board(client, 3) == {
-        "fpga_id": 3, "state": "idle", "session": None, "current_job_id": None
-    }  # fmt: skip
+        "fpga_id": 3,
+        "state": "idle",
+        "session": None,
+        "current_job_id": None,
+    }
 
 
 @pytest.mark.parametrize("bad", ["10", "-1", "abc", "99999999999"])
@@ -201,8 +208,11 @@ async def test_submit_queues_a_build_and_the_board_shows_it_at_once(
     assert (body["fpga_id"], body["status"]) == (3, "queued")
     # read your writes: the very next GET sees the job
     assert await board(client, 3) == {
-        "fpga_id": 3, "state": "queued", "session": None, "current_job_id": str(job_id)
-    }  # fmt: skip
+        "fpga_id": 3,
+        "state": "queued",
+        "session": None,
+        "current_job_id": str(job_id),
+    }
     job = (await client.get(f"/fpga/3/jobs/{job_id}")).json()
     assert JOB_FIELDS <= set(job)
     assert (job["type"], job["status"], job["fpga_id"]) == ("build_and_program", "queued", 3)
@@ -320,8 +330,14 @@ async def test_malformed_run_bodies_are_422(
 ) -> None:
     await reserve(store, runner, 1)
     assert_error(await client.post("/fpga/1/run", json=body), 422, "validation_error")
-    assert await types_on(store, 1) == ["JobQueued", "BuildStarted", "BuildSucceeded",
-                                        "ProgrammingStarted", "Programmed", "SessionOpened"]  # fmt: skip
+    assert await types_on(store, 1) == [
+        "JobQueued",
+        "BuildStarted",
+        "BuildSucceeded",
+        "ProgrammingStarted",
+        "Programmed",
+        "SessionOpened",
+    ]
 
 
 @pytest.mark.parametrize("raw", [b"{bad json", b"", b'{"op": 2, "address": 0'])
@@ -357,8 +373,9 @@ async def test_run_at_the_last_word_of_the_window_is_accepted(
     await reserve(store, runner, 1, window_size=16)
     ok = await client.post("/fpga/1/run", json={"op": 2, "address": 12})
     assert ok.status_code == 202
-    assert_error(await client.post("/fpga/1/run", json={"op": 2, "address": 16}), 422,
-                 "address_out_of_range")  # fmt: skip
+    assert_error(
+        await client.post("/fpga/1/run", json={"op": 2, "address": 16}), 422, "address_out_of_range"
+    )
 
 
 # -------------------------------------------------------------------------------------- reset
@@ -374,8 +391,11 @@ async def test_reset_of_a_reserved_board_ends_the_session(
     assert set(body) == {"job_id", "fpga_id", "status"}
     assert (body["fpga_id"], body["status"]) == (7, "queued")
     assert await board(client, 7) == {
-        "fpga_id": 7, "state": "programming", "session": None, "current_job_id": body["job_id"]
-    }  # fmt: skip
+        "fpga_id": 7,
+        "state": "programming",
+        "session": None,
+        "current_job_id": body["job_id"],
+    }
     job = (await client.get(f"/fpga/7/jobs/{body['job_id']}")).json()
     assert (job["type"], job["status"]) == ("reset", "queued")
     assert (await types_on(store, 7))[-1] == "ResetQueued"
@@ -440,8 +460,9 @@ async def test_logs_are_plain_text_in_order(client: httpx.AsyncClient, store: Ev
     assert empty.status_code == 200
     assert empty.headers["content-type"].startswith("text/plain")
     assert empty.text == ""
-    await store.append_log(LogAppended(fpga_id=3, job_id=job_id, stage="build",
-                                       lines=["elaborating", "compiling"]))  # fmt: skip
+    await store.append_log(
+        LogAppended(fpga_id=3, job_id=job_id, stage="build", lines=["elaborating", "compiling"])
+    )
     await store.append_log(LogAppended(fpga_id=3, job_id=job_id, stage="program", lines=["ok"]))
 
     async def complete() -> bool:
@@ -468,8 +489,9 @@ async def test_result_is_409_until_the_run_is_done_then_the_data(
     assert_error(await client.get(result), 409, "job_not_complete")
     await append(store, runner, [RunStarted(fpga_id=2, job_id=run_id)])
     assert_error(await client.get(result), 409, "job_not_complete")
-    await append(store, runner, [WishboneResult(fpga_id=2, job_id=run_id, ok=True,
-                                                data=[0xCAFE, 0xF00D])])  # fmt: skip
+    await append(
+        store, runner, [WishboneResult(fpga_id=2, job_id=run_id, ok=True, data=[0xCAFE, 0xF00D])]
+    )
     resp = await client.get(result)
     assert resp.status_code == 200
     body = resp.json()
@@ -482,11 +504,17 @@ async def test_result_of_a_failed_run_says_not_ok(
     client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
 ) -> None:
     await reserve(store, runner, 2)
-    run_id = uuid.UUID((await client.post("/fpga/2/run", json={"op": 2, "address": 0})).json()[
-        "job_id"
-    ])  # fmt: skip
-    await append(store, runner, [RunStarted(fpga_id=2, job_id=run_id),
-                                 JobFailed(fpga_id=2, job_id=run_id, reason="interrupted")])  # fmt: skip
+    run_id = uuid.UUID(
+        (await client.post("/fpga/2/run", json={"op": 2, "address": 0})).json()["job_id"]
+    )
+    await append(
+        store,
+        runner,
+        [
+            RunStarted(fpga_id=2, job_id=run_id),
+            JobFailed(fpga_id=2, job_id=run_id, reason="interrupted"),
+        ],
+    )
     resp = await client.get(f"/fpga/2/jobs/{run_id}/result")
     assert resp.status_code == 200
     assert (resp.json()["ok"], resp.json()["data"]) == (False, [])
@@ -509,8 +537,11 @@ async def test_cancel_a_queued_build_then_it_is_not_cancellable(
     job = (await client.get(f"/fpga/3/jobs/{job_id}")).json()
     assert job["status"] == "cancelled"
     assert await board(client, 3) == {
-        "fpga_id": 3, "state": "idle", "session": None, "current_job_id": None
-    }  # fmt: skip
+        "fpga_id": 3,
+        "state": "idle",
+        "session": None,
+        "current_job_id": None,
+    }
     assert_error(await client.delete(f"/fpga/3/jobs/{job_id}"), 409, "job_not_cancellable")
     cancels = [s.event for s in await store.read_board(3) if isinstance(s.event, JobCancelled)]
     assert len(cancels) == 1 and str(cancels[0].job_id) == job_id
@@ -575,8 +606,11 @@ async def test_release_ends_the_session_and_queues_a_reset(
     assert set(body) == {"job_id", "fpga_id", "status"}
     assert (body["fpga_id"], body["status"]) == (9, "queued")
     assert await board(client, 9) == {
-        "fpga_id": 9, "state": "programming", "session": None, "current_job_id": body["job_id"]
-    }  # fmt: skip
+        "fpga_id": 9,
+        "state": "programming",
+        "session": None,
+        "current_job_id": body["job_id"],
+    }
     assert_error(await client.get("/fpga/9/session"), 404, "no_active_session")
     assert_error(await client.post("/fpga/9/session/release"), 404, "no_active_session")
     reset_job = (await client.get(f"/fpga/9/jobs/{body['job_id']}")).json()

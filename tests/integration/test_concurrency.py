@@ -149,7 +149,8 @@ async def replica(nats_server: NatsServer) -> AsyncIterator[httpx.AsyncClient]:
     await runner.start()
     app = create_app(store, runner, Settings(max_upload_bytes=4096))
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://replica"
+        transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]
+        base_url="http://replica",
     ) as c:
         yield c
     await runner.stop()
@@ -177,7 +178,8 @@ async def test_concurrent_runs_across_two_replicas_are_all_queued(
     await reserve(store, runner, 7)
 
     async def reserved(c: httpx.AsyncClient) -> bool:
-        return (await c.get("/fpga/7")).json()["state"] == "reserved"
+        state: str = (await c.get("/fpga/7")).json()["state"]
+        return state == "reserved"
 
     deadline = asyncio.get_running_loop().time() + 5.0
     while not await reserved(replica):

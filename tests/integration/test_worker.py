@@ -100,7 +100,7 @@ async def until_true(check: Callable[[], bool], timeout: float = 10.0) -> None:
 
 def has(
     kind: type[BoardEvent], job_id: uuid.UUID | None = None
-) -> Callable[[list[BoardEvent]], bool]:  # noqa: E501
+) -> Callable[[list[BoardEvent]], bool]:
     def check(events: list[BoardEvent]) -> bool:
         return any(
             isinstance(e, kind) and (job_id is None or getattr(e, "job_id", None) == job_id)
@@ -137,20 +137,29 @@ async def submit(store: EventStore, job_id: uuid.UUID, *, owner: str = "alice") 
     await store.put_design(SHA, DESIGN)
     last = await store.read_board(FPGA)
     await store.append(
-        JobQueued(fpga_id=FPGA, job_id=job_id, owner=owner, design_sha256=SHA,
-                  design_size=len(DESIGN)),
+        JobQueued(
+            fpga_id=FPGA, job_id=job_id, owner=owner, design_sha256=SHA, design_size=len(DESIGN)
+        ),
         expected_seq=last[-1].seq if last else 0,
-    )  # fmt: skip
+    )
 
 
 def reservation(job: uuid.UUID, session: uuid.UUID) -> list[BoardEvent]:
     return reservation_events(FPGA, job, session, sha=SHA)
 
 
-def run(job_id: uuid.UUID, op: int, address: int, *, data: Sequence[int] = (), count: int = 1
-        ) -> RunQueued:  # fmt: skip
-    return RunQueued(fpga_id=FPGA, job_id=job_id, owner="alice", op=op, address=address,
-                     data=list(data), count=count)  # fmt: skip
+def run(
+    job_id: uuid.UUID, op: int, address: int, *, data: Sequence[int] = (), count: int = 1
+) -> RunQueued:
+    return RunQueued(
+        fpga_id=FPGA,
+        job_id=job_id,
+        owner="alice",
+        op=op,
+        address=address,
+        data=list(data),
+        count=count,
+    )
 
 
 # ---------------------------------------------------------------------------- build, program
@@ -173,9 +182,13 @@ async def test_submitted_job_is_built_programmed_and_reserved(
     await start_worker(driver)
     events = await until(store, has(SessionOpened, job))
     assert names(events) == [
-        "JobQueued", "BuildStarted", "BuildSucceeded", "ProgrammingStarted", "Programmed",
+        "JobQueued",
+        "BuildStarted",
+        "BuildSucceeded",
+        "ProgrammingStarted",
+        "Programmed",
         "SessionOpened",
-    ]  # fmt: skip
+    ]
     started, succeeded, opened = events[1], events[2], events[5]
     assert isinstance(started, BuildStarted) and started.attempt == 1
     assert isinstance(succeeded, BuildSucceeded)
@@ -225,8 +238,12 @@ async def test_programming_failure_resets_the_board_and_needs_a_reset(
     await start_worker(driver)
     events = await until(store, has(ProgrammingFailed, job))
     assert names(events) == [
-        "JobQueued", "BuildStarted", "BuildSucceeded", "ProgrammingStarted", "ProgrammingFailed"
-    ]  # fmt: skip
+        "JobQueued",
+        "BuildStarted",
+        "BuildSucceeded",
+        "ProgrammingStarted",
+        "ProgrammingFailed",
+    ]
     assert isinstance(events[-1], ProgrammingFailed)
     assert events[-1].reason == "the board did not answer the probe"
     assert driver.names() == ["build", "program", "reset"]
@@ -344,9 +361,12 @@ async def test_interrupted_run_is_failed_not_repeated(
     job, session, run_id, after = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     await append_all(
         store,
-        [*reservation(job, session), run(run_id, 1, 0, data=[7]),
-         RunStarted(fpga_id=FPGA, job_id=run_id)],
-    )  # fmt: skip
+        [
+            *reservation(job, session),
+            run(run_id, 1, 0, data=[7]),
+            RunStarted(fpga_id=FPGA, job_id=run_id),
+        ],
+    )
     driver = FakeDriver(programmed_at_start=True)
     await start_worker(driver)
     events = await until(store, has(JobFailed, run_id))
@@ -368,10 +388,13 @@ async def test_interrupted_build_is_resumed_once(
     await store.put_design(SHA, DESIGN)
     await append_all(
         store,
-        [JobQueued(fpga_id=FPGA, job_id=job, owner="alice", design_sha256=SHA,
-                   design_size=len(DESIGN)),
-         BuildStarted(fpga_id=FPGA, job_id=job, attempt=1)],
-    )  # fmt: skip
+        [
+            JobQueued(
+                fpga_id=FPGA, job_id=job, owner="alice", design_sha256=SHA, design_size=len(DESIGN)
+            ),
+            BuildStarted(fpga_id=FPGA, job_id=job, attempt=1),
+        ],
+    )
     driver = FakeDriver()
     await start_worker(driver)
     events = await until(store, has(SessionOpened, job))
@@ -388,10 +411,12 @@ async def test_build_interrupted_twice_is_given_up(
     job = uuid.uuid4()
     await append_all(
         store,
-        [JobQueued(fpga_id=FPGA, job_id=job, owner="a", design_sha256=SHA, design_size=1),
-         BuildStarted(fpga_id=FPGA, job_id=job, attempt=1),
-         BuildStarted(fpga_id=FPGA, job_id=job, attempt=2)],
-    )  # fmt: skip
+        [
+            JobQueued(fpga_id=FPGA, job_id=job, owner="a", design_sha256=SHA, design_size=1),
+            BuildStarted(fpga_id=FPGA, job_id=job, attempt=1),
+            BuildStarted(fpga_id=FPGA, job_id=job, attempt=2),
+        ],
+    )
     driver = FakeDriver()
     await start_worker(driver)
     events = await until(store, has(BuildFailed, job))
@@ -406,10 +431,13 @@ async def test_interrupted_programming_is_failed_and_the_board_reset(
     job = uuid.uuid4()
     await append_all(
         store,
-        [JobQueued(fpga_id=FPGA, job_id=job, owner="a", design_sha256=SHA, design_size=1),
-         BuildStarted(fpga_id=FPGA, job_id=job), built(FPGA, job),
-         ProgrammingStarted(fpga_id=FPGA, job_id=job)],
-    )  # fmt: skip
+        [
+            JobQueued(fpga_id=FPGA, job_id=job, owner="a", design_sha256=SHA, design_size=1),
+            BuildStarted(fpga_id=FPGA, job_id=job),
+            built(FPGA, job),
+            ProgrammingStarted(fpga_id=FPGA, job_id=job),
+        ],
+    )
     driver = FakeDriver()
     await start_worker(driver)
     events = await until(store, has(ProgrammingFailed, job))
@@ -465,9 +493,13 @@ async def test_worker_replaying_a_finished_history_repeats_nothing(
     events = await until(store, has(SessionOpened, second))
     assert names(events[: len(history)]) == names(history)
     assert names(events[len(history) :]) == [
-        "JobQueued", "BuildStarted", "BuildSucceeded", "ProgrammingStarted", "Programmed",
+        "JobQueued",
+        "BuildStarted",
+        "BuildSucceeded",
+        "ProgrammingStarted",
+        "Programmed",
         "SessionOpened",
-    ]  # fmt: skip
+    ]
     assert driver.names() == ["build", "program"]
 
 
@@ -494,10 +526,12 @@ async def test_interrupted_reset_is_finished_without_a_second_claim(
     job, session, reset_job = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     await append_all(
         store,
-        [*reservation(job, session),
-         SessionReleased(fpga_id=FPGA, session_id=session, reset_job_id=reset_job, owner="a"),
-         ResetStarted(fpga_id=FPGA, job_id=reset_job)],
-    )  # fmt: skip
+        [
+            *reservation(job, session),
+            SessionReleased(fpga_id=FPGA, session_id=session, reset_job_id=reset_job, owner="a"),
+            ResetStarted(fpga_id=FPGA, job_id=reset_job),
+        ],
+    )
     driver = FakeDriver(programmed_at_start=True)
     await start_worker(driver)
     events = await until(store, has(BoardReset, reset_job))
@@ -512,16 +546,23 @@ async def test_release_after_runs_resets_after_they_finish(
     job, session, run_id, reset_job = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     await append_all(
         store,
-        [*reservation(job, session), run(run_id, 1, 8, data=[5]),
-         SessionReleased(fpga_id=FPGA, session_id=session, reset_job_id=reset_job, owner="a")],
-    )  # fmt: skip
+        [
+            *reservation(job, session),
+            run(run_id, 1, 8, data=[5]),
+            SessionReleased(fpga_id=FPGA, session_id=session, reset_job_id=reset_job, owner="a"),
+        ],
+    )
     driver = FakeDriver(programmed_at_start=True)
     await start_worker(driver)
     events = await until(store, has(BoardReset, reset_job))
     assert driver.names() == ["write", "reset"]
     assert names(events)[-5:] == [
-        "SessionReleased", "RunStarted", "WishboneResult", "ResetStarted", "BoardReset"
-    ]  # fmt: skip
+        "SessionReleased",
+        "RunStarted",
+        "WishboneResult",
+        "ResetStarted",
+        "BoardReset",
+    ]
 
 
 # ----------------------------------------------------------------------- restore a session
@@ -583,11 +624,33 @@ async def test_stop_closes_the_driver(store: EventStore) -> None:
     assert driver.closed
 
 
+async def test_stop_is_not_lost_when_an_event_arrives_at_the_same_moment(
+    store: EventStore,
+) -> None:
+    # On Python 3.11 asyncio.wait_for returns the inner result instead of raising when a
+    # cancel and the inner completion meet; a worker idling in wait_for then never stops.
+    driver = FakeDriver()
+    worker = BoardWorker(store, FPGA, driver, build_slots=asyncio.Semaphore(1), lease_seconds=1)
+    await worker.start()
+    await asyncio.sleep(0)  # let the loop reach its idle wait
+    worker._dirty.set()  # what _on_msg does for a new event
+    stopping = asyncio.create_task(worker.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=5.0)
+    if not done:  # leave no worker behind before failing
+        stopping.cancel()
+        await asyncio.wait({stopping})
+    assert stopping in done, "stop() never returned"
+    assert driver.closed
+
+
 async def test_worker_ignores_other_boards(store: EventStore, start_worker: StartWorker) -> None:
     other = uuid.uuid4()
     await store.put_design(SHA, DESIGN)
-    await store.append(JobQueued(fpga_id=FPGA + 1, job_id=other, owner="a", design_sha256=SHA,
-                                 design_size=len(DESIGN)))  # fmt: skip
+    await store.append(
+        JobQueued(
+            fpga_id=FPGA + 1, job_id=other, owner="a", design_sha256=SHA, design_size=len(DESIGN)
+        )
+    )
     driver = FakeDriver()
     await start_worker(driver)
     mine = uuid.uuid4()

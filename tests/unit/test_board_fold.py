@@ -60,9 +60,19 @@ def test_full_lifecycle_from_submit_to_reset() -> None:
     ]
     views = fold(events)
     assert states(views) == [
-        "queued", "building", "building", "programming", "programming", "reserved",
-        "reserved", "reserved", "reserved", "programming", "programming", "idle",
-    ]  # fmt: skip
+        "queued",
+        "building",
+        "building",
+        "programming",
+        "programming",
+        "reserved",
+        "reserved",
+        "reserved",
+        "reserved",
+        "programming",
+        "programming",
+        "idle",
+    ]
     assert views[0].current_job_id == job
     assert views[0].current_job_type == "build_and_program"
     assert views[1].current_job_id == job
@@ -77,9 +87,12 @@ def test_full_lifecycle_from_submit_to_reset() -> None:
         expires_at=events[5].expires_at,  # type: ignore[union-attr]
     )
     assert views[8] == BoardView(
-        fpga_id=FPGA, state="reserved", session=reserved.session, window_size=WINDOW_SIZE,
+        fpga_id=FPGA,
+        state="reserved",
+        session=reserved.session,
+        window_size=WINDOW_SIZE,
         last_seq=9,
-    )  # fmt: skip
+    )
     releasing = views[9]
     assert releasing.session is None
     assert (releasing.current_job_id, releasing.current_job_type) == (reset_job, "reset")
@@ -93,9 +106,12 @@ def test_last_seq_tracks_every_event_even_those_that_change_nothing_else() -> No
     run = RunQueued(fpga_id=FPGA, job_id=uuid.uuid4(), owner="a", op=2, address=0)
     after = board_fold.apply(views[-1], run, 250)
     assert after == BoardView(
-        fpga_id=FPGA, state="reserved", session=views[-1].session, window_size=WINDOW_SIZE,
+        fpga_id=FPGA,
+        state="reserved",
+        session=views[-1].session,
+        window_size=WINDOW_SIZE,
         last_seq=250,
-    )  # fmt: skip
+    )
 
 
 def test_build_failure_returns_the_board_to_idle() -> None:
@@ -142,9 +158,15 @@ def test_programming_failure_puts_the_board_in_error_until_reset() -> None:
         ]
     )
     assert states(views) == [
-        "queued", "building", "building", "programming", "error", "programming", "programming",
+        "queued",
+        "building",
+        "building",
+        "programming",
+        "error",
+        "programming",
+        "programming",
         "idle",
-    ]  # fmt: skip
+    ]
     failed = views[4]
     assert failed.error == "no answer from the bridge"
     assert failed.current_job_id is None and failed.current_job_type is None

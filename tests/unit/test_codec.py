@@ -40,19 +40,39 @@ S = uuid.UUID("a0a1a2a3-a4a5-46a7-88a9-aaabacadaeaf")
 AT = datetime(2030, 2, 3, 4, 5, 6, 789000, tzinfo=UTC)
 
 SAMPLES: list[BoardEvent] = [
-    JobQueued(fpga_id=0, job_id=J, owner="key-abc", design_sha256="ab" * 32, design_size=42,
-              filename="counter.py"),
+    JobQueued(
+        fpga_id=0,
+        job_id=J,
+        owner="key-abc",
+        design_sha256="ab" * 32,
+        design_size=42,
+        filename="counter.py",
+    ),
     BuildStarted(fpga_id=1, job_id=J, attempt=2),
-    BuildSucceeded(fpga_id=2, job_id=J, artifact="/var/builds/x", duration_s=12.25,
-                   window_base=0x3000_0000, window_size=4096),
+    BuildSucceeded(
+        fpga_id=2,
+        job_id=J,
+        artifact="/var/builds/x",
+        duration_s=12.25,
+        window_base=0x3000_0000,
+        window_size=4096,
+    ),
     BuildFailed(fpga_id=3, job_id=J, reason="SyntaxError: invalid syntax (line 1)"),
     ProgrammingStarted(fpga_id=4, job_id=J),
     Programmed(fpga_id=5, job_id=J),
     ProgrammingFailed(fpga_id=6, job_id=J, reason="no answer"),
     SessionOpened(fpga_id=7, job_id=J, session_id=S, owner="key-abc", expires_at=AT),
     SessionReleased(fpga_id=8, session_id=S, reset_job_id=J, owner="key-abc"),
-    RunQueued(fpga_id=9, job_id=J, owner="o", op=1, address=8, data=[0, 0xFFFF_FFFF], count=2,
-              session_id=S),
+    RunQueued(
+        fpga_id=9,
+        job_id=J,
+        owner="o",
+        op=1,
+        address=8,
+        data=[0, 0xFFFF_FFFF],
+        count=2,
+        session_id=S,
+    ),
     RunStarted(fpga_id=0, job_id=J),
     WishboneResult(fpga_id=1, job_id=J, ok=False, data=[], error="timeout", duration_us=17),
     JobCancelled(fpga_id=2, job_id=J, by="key-abc"),
@@ -61,7 +81,7 @@ SAMPLES: list[BoardEvent] = [
     ResetStarted(fpga_id=5, job_id=J),
     BoardReset(fpga_id=6, job_id=J),
     BoardFaulted(fpga_id=7, reason="simulator died", job_id=None),
-]  # fmt: skip
+]
 
 
 def _id(event: BoardEvent) -> str:
@@ -109,8 +129,16 @@ def test_unknown_fields_from_a_newer_writer_are_tolerated(event: BoardEvent) -> 
 
 
 def test_fields_with_defaults_may_be_missing_from_old_events() -> None:
-    old = {"type": "RunQueued", "fpga_id": 3, "job_id": str(J), "owner": "o", "op": 2,
-           "address": 0, "event_id": "e" * 32, "occurred_at": "2030-01-01T00:00:00Z"}  # fmt: skip
+    old = {
+        "type": "RunQueued",
+        "fpga_id": 3,
+        "job_id": str(J),
+        "owner": "o",
+        "op": 2,
+        "address": 0,
+        "event_id": "e" * 32,
+        "occurred_at": "2030-01-01T00:00:00Z",
+    }
     back = decode_board_event(json.dumps(old).encode())
     assert isinstance(back, RunQueued)
     assert (back.data, back.count, back.session_id, back.v) == ([], 1, None, 1)

@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from events.types import JobCancelled, JobQueued, ResetQueued, RunQueued, SessionReleased
+from events.types import (
+    JobCancelled,
+    JobQueued,
+    JobType,
+    ResetQueued,
+    RunQueued,
+    SessionReleased,
+)
 from projections.views import BoardState, BoardView, JobStatus, JobView, SessionView
 from services.domain.commands import Cancel, Release, Reset, Run, Submit
 from services.domain.decider import decide
@@ -37,44 +44,68 @@ T0 = datetime(2030, 1, 1, tzinfo=UTC)
 BOARDS: dict[BoardState, BoardView] = {
     "idle": BoardView(fpga_id=FPGA, last_seq=7),
     "queued": BoardView(
-        fpga_id=FPGA, state="queued", current_job_id=BUILD_JOB,
-        current_job_type="build_and_program", last_seq=8,
+        fpga_id=FPGA,
+        state="queued",
+        current_job_id=BUILD_JOB,
+        current_job_type="build_and_program",
+        last_seq=8,
     ),
     "building": BoardView(
-        fpga_id=FPGA, state="building", current_job_id=BUILD_JOB,
-        current_job_type="build_and_program", last_seq=9,
+        fpga_id=FPGA,
+        state="building",
+        current_job_id=BUILD_JOB,
+        current_job_type="build_and_program",
+        last_seq=9,
     ),
     "programming": BoardView(
-        fpga_id=FPGA, state="programming", current_job_id=BUILD_JOB,
-        current_job_type="build_and_program", window_size=WINDOW_SIZE, last_seq=11,
+        fpga_id=FPGA,
+        state="programming",
+        current_job_id=BUILD_JOB,
+        current_job_type="build_and_program",
+        window_size=WINDOW_SIZE,
+        last_seq=11,
     ),
     "reserved": BoardView(
         fpga_id=FPGA, state="reserved", session=SESSION, window_size=WINDOW_SIZE, last_seq=13
     ),
     "error": BoardView(fpga_id=FPGA, state="error", error="the simulator died", last_seq=14),
-}  # fmt: skip
+}
 ALL_STATES: list[BoardState] = list(BOARDS)
 
 
 def _submit() -> Submit:
     return Submit(
-        fpga_id=FPGA, job_id=uuid.uuid4(), owner="bob", design_sha256="cd" * 32,
-        design_size=123, filename="design.py",
-    )  # fmt: skip
+        fpga_id=FPGA,
+        job_id=uuid.uuid4(),
+        owner="bob",
+        design_sha256="cd" * 32,
+        design_size=123,
+        filename="design.py",
+    )
 
 
 def _run(op: int = 2, address: int = 0, data: list[int] | None = None, count: int = 1) -> Run:
     return Run(
-        fpga_id=FPGA, job_id=uuid.uuid4(), owner="alice", op=op, address=address,
-        data=data or [], count=count,
-    )  # fmt: skip
+        fpga_id=FPGA,
+        job_id=uuid.uuid4(),
+        owner="alice",
+        op=op,
+        address=address,
+        data=data or [],
+        count=count,
+    )
 
 
-def _job(status: JobStatus, *, kind: str = "build_and_program", fpga_id: int = FPGA) -> JobView:
+def _job(status: JobStatus, *, kind: JobType = "build_and_program", fpga_id: int = FPGA) -> JobView:
     return JobView(
-        job_id=uuid.uuid4(), fpga_id=fpga_id, type=kind, status=status,  # type: ignore[arg-type]
-        created_at=T0, updated_at=T0, owner="alice",
-    )  # fmt: skip
+        job_id=uuid.uuid4(),
+        fpga_id=fpga_id,
+        type=kind,
+        status=status,
+        created_at=T0,
+        updated_at=T0,
+        owner="alice",
+    )
 
 
 def _refused(exc: DomainError, cls: type[DomainError], status: int, code: str) -> None:
@@ -215,7 +246,7 @@ def test_release_without_session_is_refused(state: BoardState) -> None:
 
 
 @pytest.mark.parametrize(("state", "kind"), [("queued", "build_and_program"), ("reserved", "run")])
-def test_cancel_of_a_queued_job_is_allowed(state: BoardState, kind: str) -> None:
+def test_cancel_of_a_queued_job_is_allowed(state: BoardState, kind: JobType) -> None:
     job = _job("queued", kind=kind)
     event = decide(Cancel(fpga_id=FPGA, job_id=job.job_id, by="alice"), BOARDS[state], job)
     assert isinstance(event, JobCancelled)
@@ -226,7 +257,7 @@ def test_cancel_of_a_queued_job_is_allowed(state: BoardState, kind: str) -> None
 @pytest.mark.parametrize("status", ["running", "complete", "failed", "cancelled"])
 @pytest.mark.parametrize("kind", ["build_and_program", "run"])
 def test_cancel_of_a_started_or_finished_job_is_refused(
-    state: BoardState, status: JobStatus, kind: str
+    state: BoardState, status: JobStatus, kind: JobType
 ) -> None:
     job = _job(status, kind=kind)
     with pytest.raises(JobNotCancellable) as info:
@@ -263,4 +294,5 @@ def test_decide_is_pure() -> None:
     cmd = _submit()
     first, second = decide(cmd, board), decide(cmd, board)
     assert board == BoardView(fpga_id=FPGA, last_seq=7)
-    assert (first.job_id, type(first)) == (second.job_id, type(second))
+    assert isinstance(first, JobQueued) and isinstance(second, JobQueued)
+    assert first.job_id == second.job_id == cmd.job_id

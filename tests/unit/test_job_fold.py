@@ -73,8 +73,11 @@ def test_build_job_lifecycle_statuses_and_stages() -> None:
     final = views[-1]
     assert final is not None
     assert (final.job_id, final.fpga_id, final.type, final.owner) == (
-        job, FPGA, "build_and_program", "alice",
-    )  # fmt: skip
+        job,
+        FPGA,
+        "build_and_program",
+        "alice",
+    )
     assert final.created_at == T0
     assert final.updated_at == T0 + timedelta(seconds=5)
     assert final.error is None and final.result is None
@@ -92,15 +95,17 @@ def test_run_job_lifecycle_carries_its_result() -> None:
                 address=4,
                 count=2,
                 session_id=session,
-            ),  # fmt: skip
+            ),
             RunStarted(fpga_id=FPGA, job_id=run),
             WishboneResult(fpga_id=FPGA, job_id=run, ok=True, data=[0xDEAD, 0xBEEF]),
         ]
     )
     views = track(run, events)
     assert status_stage(views) == [
-        ("queued", "queued"), ("running", "running"), ("complete", "done")
-    ]  # fmt: skip
+        ("queued", "queued"),
+        ("running", "running"),
+        ("complete", "done"),
+    ]
     final = views[-1]
     assert final is not None
     assert final.type == "run"
@@ -200,9 +205,11 @@ def test_cancelled_job_stays_cancelled() -> None:
         ],
     )
     assert status_stage(views) == [
-        ("queued", "queued"), ("cancelled", "cancelled"), ("cancelled", "cancelled"),
+        ("queued", "queued"),
         ("cancelled", "cancelled"),
-    ]  # fmt: skip
+        ("cancelled", "cancelled"),
+        ("cancelled", "cancelled"),
+    ]
     assert views[-1] is not None and views[-1].error is None
 
 
@@ -231,8 +238,10 @@ def test_release_creates_a_reset_job_that_completes_on_board_reset() -> None:
         ],
     )
     assert status_stage(views) == [
-        ("queued", "queued"), ("running", "resetting"), ("complete", "idle")
-    ]  # fmt: skip
+        ("queued", "queued"),
+        ("running", "resetting"),
+        ("complete", "idle"),
+    ]
     assert views[0] is not None and views[0].type == "reset" and views[0].owner == "a"
 
 

@@ -64,9 +64,11 @@ def test_build_job_walks_through_its_phases_then_leaves_the_list() -> None:
     assert phases == ["queued", "started", "built", "programming", "programmed", None]
     assert wl.reserved
     assert wl.loaded == Loaded(
-        job_id=job, artifact=f"artifact-{job.hex}", window_base=WINDOW_BASE,
+        job_id=job,
+        artifact=f"artifact-{job.hex}",
+        window_base=WINDOW_BASE,
         window_size=WINDOW_SIZE,
-    )  # fmt: skip
+    )
 
 
 def test_queued_build_item_carries_what_the_build_needs() -> None:
