@@ -18,7 +18,14 @@ from nats.js.errors import BadRequestError, NotFoundError
 from events.codec import decode_board_event, decode_log, encode, event_type
 from events.errors import EventStoreError, WrongExpectedSequence
 from events.streams import BOARD_STREAM_CONFIG, DESIGN_BUCKET_CONFIG, LOG_STREAM_CONFIG
-from events.subjects import BOARD_STREAM, DESIGN_BUCKET, board_filter, board_subject, log_subject
+from events.subjects import (
+    BOARD_STREAM,
+    DESIGN_BUCKET,
+    LOG_STREAM,
+    board_filter,
+    board_subject,
+    log_subject,
+)
 from events.types import BoardEvent, LogAppended
 
 WRONG_LAST_SEQUENCE = 10071
@@ -142,16 +149,25 @@ class EventStore:
 
     async def read(self, subject_filter: str, *, start_seq: int = 1) -> AsyncIterator[Stored]:
         """Board events matching a filter from ``start_seq`` up to the moment of the call."""
+        async for msg in self._drain(subject_filter, BOARD_STREAM, start_seq):
+            yield Stored(stream_seq(msg), decode_board_event(msg.data))
+
+    async def read_logs(self, fpga_id: int, job_id: uuid.UUID) -> list[LogAppended]:
+        """One job's log entries, oldest first."""
+        subject = log_subject(fpga_id, job_id)
+        return [decode_log(msg.data) async for msg in self._drain(subject, LOG_STREAM, 1)]
+
+    async def _drain(self, subject_filter: str, stream: str, start_seq: int) -> AsyncIterator[Msg]:
+        """The messages a filter holds now, in order; then the consumer is removed."""
         queue: asyncio.Queue[Msg] = asyncio.Queue()
 
         async def on_msg(msg: Msg) -> None:
             queue.put_nowait(msg)
 
-        sub = await self.subscribe(subject_filter, on_msg, start_seq=start_seq)
+        sub = await self.subscribe(subject_filter, on_msg, start_seq=start_seq, stream=stream)
         try:
             for _ in range(await backlog(sub)):
-                msg = await asyncio.wait_for(queue.get(), timeout=self._timeout)
-                yield Stored(stream_seq(msg), decode_board_event(msg.data))
+                yield await asyncio.wait_for(queue.get(), timeout=self._timeout)
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
@@ -182,26 +198,6 @@ class EventStore:
             pending_msgs_limit=1_000_000,
             pending_bytes_limit=512 * 1024**2,
         )
-
-    async def read_logs(self, fpga_id: int, job_id: uuid.UUID) -> list[LogAppended]:
-        """One job's log entries, oldest first."""
-        from events.subjects import LOG_STREAM
-
-        queue: asyncio.Queue[Msg] = asyncio.Queue()
-
-        async def on_msg(msg: Msg) -> None:
-            queue.put_nowait(msg)
-
-        sub = await self.subscribe(log_subject(fpga_id, job_id), on_msg, stream=LOG_STREAM)
-        out: list[LogAppended] = []
-        try:
-            for _ in range(await backlog(sub)):
-                msg = await asyncio.wait_for(queue.get(), timeout=self._timeout)
-                out.append(decode_log(msg.data))
-        finally:
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
-        return out
 
     async def put_design(self, sha256: str, source: bytes) -> None:
         """Store an uploaded design under its content hash (idempotent)."""
