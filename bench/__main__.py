@@ -19,7 +19,7 @@ import nats
 
 from bench.httpload import RawClient, get_rate
 from bench.replay import replay_rate
-from bench.stats import percentile, summary_ms
+from bench.stats import summary_ms
 from tests.e2e.system import System
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "echo_regs.py"
@@ -131,14 +131,16 @@ async def main(url: str | None, seconds: float) -> None:
         trips, lags = await run_round_trips(c, nats_url, 4, rounds=1000)
         print(f"POST /run -> result        {summary_ms(trips)}")
         print(f"projection lag             {summary_ms(lags)}")
+        await c.request("POST", "/fpga/4/session/release")  # stop its simulation's spinning
+        await _wait_state(c, 4, "idle")
         await c.close()
-        count, rate = await replay_rate(100_000)
-        print(f"full replay                {rate:8.0f} events/s ({count} events)")
-        _ = percentile
     finally:
         if system is not None:
             await asyncio.to_thread(system.stop)
         tmp.cleanup()
+    # On its own nats-server, with the system above stopped, so nothing else shares the cores.
+    count, rate = await replay_rate(100_000)
+    print(f"full replay                {rate:8.0f} events/s ({count} events)")
 
 
 if __name__ == "__main__":
