@@ -5,8 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SYSDEPS_STAMP := $(VENV)/.sysdeps
-# Debian packages the LiteX/Verilator simulator needs to compile a virtual board.
-APT_PACKAGES := verilator libevent-dev libjson-c-dev zlib1g-dev make g++ pkg-config
+# Debian packages the LiteX/Verilator simulator needs to compile a virtual board, and
+# openFPGALoader, which loads bitstreams into real ECP5 boards.
+APT_PACKAGES := verilator libevent-dev libjson-c-dev zlib1g-dev make g++ pkg-config openfpgaloader
 
 .PHONY: run test test-fast lint bench clean sysdeps deps
 

@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import msgspec
 from nats.aio.client import Client as NATS
@@ -17,7 +18,12 @@ from nats.js.errors import BadRequestError, NotFoundError
 
 from events.codec import decode_board_event, decode_log, encode, event_type
 from events.errors import EventStoreError, WrongExpectedSequence
-from events.streams import BOARD_STREAM_CONFIG, DESIGN_BUCKET_CONFIG, LOG_STREAM_CONFIG
+from events.streams import (
+    AUDIT_STREAM_CONFIG,
+    BOARD_STREAM_CONFIG,
+    DESIGN_BUCKET_CONFIG,
+    LOG_STREAM_CONFIG,
+)
 from events.subjects import (
     BOARD_STREAM,
     DESIGN_BUCKET,
@@ -57,6 +63,16 @@ class Appended:
 
 
 @dataclass(frozen=True, slots=True)
+class RawStored:
+    """One stored message as it is on the stream: what the audit chain hashes."""
+
+    seq: int
+    subject: str
+    data: bytes
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Stored:
     """One board event read back with its stream sequence."""
 
@@ -77,6 +93,10 @@ class EventStore:
         return self._js
 
     @property
+    def nc(self) -> NATS:
+        return self._nc
+
+    @property
     def connected(self) -> bool:
         return bool(self._nc.is_connected)
 
@@ -86,7 +106,7 @@ class EventStore:
         Args:
             replicas: copies of each stream in a NATS cluster (3 in production, 1 alone).
         """
-        for base in (BOARD_STREAM_CONFIG, LOG_STREAM_CONFIG):
+        for base in (BOARD_STREAM_CONFIG, LOG_STREAM_CONFIG, AUDIT_STREAM_CONFIG):
             config = base.evolve(num_replicas=replicas)
             try:
                 await self._js.add_stream(config)
@@ -151,6 +171,25 @@ class EventStore:
         """Board events matching a filter from ``start_seq`` up to the moment of the call."""
         async for msg in self._drain(subject_filter, BOARD_STREAM, start_seq):
             yield Stored(stream_seq(msg), decode_board_event(msg.data))
+
+    async def read_raw(
+        self, subject_filter: str, *, start_seq: int = 1, stream: str = BOARD_STREAM
+    ) -> AsyncGenerator[RawStored, None]:
+        """Stored messages as they are (subject, bytes, time) from ``start_seq`` up to now."""
+        async for msg in self._drain(subject_filter, stream, start_seq):
+            meta = msg.metadata
+            yield RawStored(stream_seq(msg), msg.subject, msg.data, meta.timestamp)
+
+    async def publish_expecting(
+        self, subject: str, payload: bytes, *, msg_id: str, expected_last_seq: int
+    ) -> Appended:
+        """Publish with a stream-wide expected last sequence (for strictly ordered logs).
+
+        Raises:
+            WrongExpectedSequence: the stream's last sequence is not ``expected_last_seq``.
+        """
+        headers = {"Nats-Msg-Id": msg_id, "Nats-Expected-Last-Sequence": str(expected_last_seq)}
+        return await self._publish(subject, payload, headers)
 
     async def read_logs(self, fpga_id: int, job_id: uuid.UUID) -> list[LogAppended]:
         """One job's log entries, oldest first."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from nats.js import api
 
 from events.subjects import (
+    AUDIT_STREAM,
+    AUDIT_SUBJECT,
     BOARD_STREAM,
     BOARD_SUBJECT_ROOT,
     DESIGN_BUCKET,
@@ -34,6 +36,17 @@ LOG_STREAM_CONFIG = api.StreamConfig(
     max_bytes=2 * 1024**3,
     max_age=30 * 24 * 3600.0,
     max_msg_size=256 * 1024,
+    duplicate_window=120.0,
+    allow_direct=True,
+)
+
+# One chain link per board event, in the same order: link N covers board event N.
+AUDIT_STREAM_CONFIG = api.StreamConfig(
+    name=AUDIT_STREAM,
+    subjects=[AUDIT_SUBJECT],
+    storage=api.StorageType.FILE,
+    retention=api.RetentionPolicy.LIMITS,
+    discard=api.DiscardPolicy.NEW,
     duplicate_window=120.0,
     allow_direct=True,
 )

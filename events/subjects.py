@@ -6,10 +6,13 @@ import uuid
 
 BOARD_STREAM = "FPGA"
 LOG_STREAM = "FPGA_LOGS"
+AUDIT_STREAM = "FPGA_AUDIT"
 DESIGN_BUCKET = "fpga-designs"
 
 BOARD_SUBJECT_ROOT = "fpga"
 LOG_SUBJECT_ROOT = "fpgalog"
+AUDIT_SUBJECT = "fpgaaudit.chain"
+WISHBONE_SUBJECT_ROOT = "fpgawb"
 
 
 def board_subject(fpga_id: int, event_type: str) -> str:
@@ -33,3 +36,16 @@ def log_subject(fpga_id: int, job_id: uuid.UUID) -> str:
 
 def all_logs_filter() -> str:
     return f"{LOG_SUBJECT_ROOT}.>"
+
+
+def board_type_filter(fpga_id: int | None, event_type: str | None) -> str:
+    """Narrowest board-stream filter for an optional board and an optional event type."""
+    board = "*" if fpga_id is None else str(fpga_id)
+    if event_type is None:
+        return f"{BOARD_SUBJECT_ROOT}.{board}.>" if fpga_id is not None else all_boards_filter()
+    return f"{BOARD_SUBJECT_ROOT}.{board}.{event_type}"
+
+
+def wishbone_subject(fpga_id: int) -> str:
+    """Request/reply subject of a board's Wishbone stream frames (core NATS, not stored)."""
+    return f"{WISHBONE_SUBJECT_ROOT}.{fpga_id}"

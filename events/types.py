@@ -172,6 +172,28 @@ class BoardFaulted(Event, tag=True, frozen=True, kw_only=True):
     job_id: uuid.UUID | None = None
 
 
+class StreamOpened(Event, tag=True, frozen=True, kw_only=True):
+    """The session owner opened a Wishbone stream (WebSocket) to the board."""
+
+    stream_id: uuid.UUID
+    session_id: uuid.UUID
+    owner: str
+
+
+class StreamClosed(Event, tag=True, frozen=True, kw_only=True):
+    """A Wishbone stream ended; what crossed it is summarised and digested for audit."""
+
+    stream_id: uuid.UUID
+    session_id: uuid.UUID
+    reads: int = 0
+    writes: int = 0
+    words_read: int = 0
+    words_written: int = 0
+    errors: int = 0
+    digest: str = ""
+    reason: str = ""
+
+
 BoardEvent = (
     JobQueued
     | BuildStarted
@@ -191,6 +213,8 @@ BoardEvent = (
     | ResetStarted
     | BoardReset
     | BoardFaulted
+    | StreamOpened
+    | StreamClosed
 )
 
 BOARD_EVENT_TYPES: tuple[type[Event], ...] = BoardEvent.__args__

@@ -41,6 +41,7 @@ from events.types import (
 from hwbridge import worklist
 from hwbridge.drivers.base import BoardDriver, BuildError, BuildOutput, DriverError
 from hwbridge.logsink import LogSink
+from hwbridge.streamserver import WishboneResponder
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class BoardWorker:
         self._slots = build_slots
         self._lease = timedelta(seconds=lease_seconds)
         self.wl = worklist.Worklist(fpga_id=fpga_id)
+        self._responder = WishboneResponder(store.nc, fpga_id, driver)
         self._dirty = asyncio.Event()
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._sub: JetStreamContext.PushSubscription | None = None
@@ -86,8 +88,10 @@ class BoardWorker:
             self._caught_up.set()
         await self._caught_up.wait()
         self._task = asyncio.create_task(self._loop(), name=f"board-{self.fpga_id}")
+        await self._responder.start()
 
     async def stop(self) -> None:
+        await self._responder.stop()
         if self._task is not None:
             self._task.cancel()
             # wait() rather than awaiting the task: a cancel of stop() itself must propagate.

@@ -13,7 +13,7 @@ from nats.js import JetStreamContext
 from events.codec import decode_board_event, decode_log
 from events.store import EventStore, stream_seq
 from events.subjects import LOG_STREAM, all_boards_filter, all_logs_filter
-from events.types import BoardEvent
+from events.types import BoardEvent, LogAppended
 from projections import board as board_fold
 from projections import job as job_fold
 from projections import logs as log_fold
@@ -53,11 +53,16 @@ class ProjectionRunner:
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._subs: list[JetStreamContext.PushSubscription] = []
         self._listeners: list[Callable[[int, BoardEvent], None]] = []
+        self._log_listeners: list[Callable[[LogAppended], None]] = []
         self.log_seq = 0
 
     def add_listener(self, listener: Callable[[int, BoardEvent], None]) -> None:
         """Called after each applied event (e.g. to drop a cached response)."""
         self._listeners.append(listener)
+
+    def add_log_listener(self, listener: Callable[[LogAppended], None]) -> None:
+        """Called after each folded log entry (e.g. to feed followers of a job's log)."""
+        self._log_listeners.append(listener)
 
     async def start(self) -> None:
         """Subscribe from the beginning and return once the views have caught up with now."""
@@ -87,6 +92,8 @@ class ProjectionRunner:
         entry = decode_log(msg.data)
         current = self.views.logs.get(entry.job_id) or LogView()
         self.views.logs[entry.job_id] = log_fold.apply(current, entry)
+        for listener in self._log_listeners:
+            listener(entry)
 
     def _wake(self, seq: int) -> None:
         still: list[tuple[int, asyncio.Future[None]]] = []

@@ -80,6 +80,18 @@ def cmd_hwbridge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    from services.history_cli import replay
+
+    return int(_run(replay(args, Settings.from_env().nats_url)))
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from services.history_cli import audit
+
+    return int(_run(audit(args, Settings.from_env().nats_url)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fpga-cloud", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     for p in (up, api):
         p.add_argument("--host", help="API listen address (FPGA_CLOUD_HOST)")
         p.add_argument("--port", type=int, help="API port (FPGA_CLOUD_PORT)")
+    rp = sub.add_parser("replay", help="print or export history; --rebuild checks the views")
+    from services.history_cli import add_replay_args
+
+    add_replay_args(rp)
+    rp.set_defaults(func=cmd_replay)
+    au = sub.add_parser("audit", help="audit tools (NATS_URL, default nats://127.0.0.1:4222)")
+    au_sub = au.add_subparsers(dest="audit_command", required=True)
+    au_sub.add_parser("verify", help="check the hash chain; name the first bad event")
+    au.set_defaults(func=cmd_audit)
     up.set_defaults(func=cmd_up)
     api.set_defaults(func=cmd_api)
     hw.set_defaults(func=cmd_hwbridge)

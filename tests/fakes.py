@@ -80,14 +80,18 @@ class FakeDriver:
             raise DriverError(self.program_error)
         self.loaded = output
 
-    async def read(self, offset: int, count: int) -> list[int]:
+    async def read(self, offset: int, count: int, *, fixed: bool = False) -> list[int]:
         self.calls.append(("read", offset, count))
-        return [self.memory.get(offset + 4 * i, 0) for i in range(count)]
+        step = 0 if fixed else 4
+        return [self.memory.get(offset + step * i, 0) for i in range(count)]
 
-    async def write(self, offset: int, words: Sequence[int]) -> None:
+    async def write(
+        self, offset: int, words: Sequence[int], *, fixed: bool = False, confirm: bool = True
+    ) -> None:
         self.calls.append(("write", offset, tuple(words)))
+        step = 0 if fixed else 4
         for i, word in enumerate(words):
-            self.memory[offset + 4 * i] = word
+            self.memory[offset + step * i] = word
 
     async def reset(self) -> None:
         self.calls.append(("reset",))

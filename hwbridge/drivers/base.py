@@ -38,12 +38,21 @@ class BoardDriver(Protocol):
         """Load the artifact and check the board answers. Raises ``DriverError``."""
         ...
 
-    async def read(self, offset: int, count: int) -> list[int]:
-        """Read ``count`` words at a byte offset inside the design's window."""
+    async def read(self, offset: int, count: int, *, fixed: bool = False) -> list[int]:
+        """Read ``count`` words at a byte offset inside the design's window.
+
+        ``fixed`` reads every word from the same address (a FIFO port) instead of incrementing.
+        """
         ...
 
-    async def write(self, offset: int, words: Sequence[int]) -> None:
-        """Write words at a byte offset inside the design's window, confirmed by a barrier."""
+    async def write(
+        self, offset: int, words: Sequence[int], *, fixed: bool = False, confirm: bool = True
+    ) -> None:
+        """Write words at a byte offset inside the design's window.
+
+        With ``confirm`` the write is followed by a barrier that proves it reached the bus;
+        without, it is posted (a later read is still ordered after it).
+        """
         ...
 
     async def reset(self) -> None:

@@ -100,26 +100,33 @@ class VirtualBoard:
         self._link = link
         self._window_base = artifact.window_base
 
-    async def read(self, offset: int, count: int) -> list[int]:
+    async def read(self, offset: int, count: int, *, fixed: bool = False) -> list[int]:
         link = self._require_link()
+        address = self._window_base + offset
         try:
-            return await asyncio.to_thread(link.read, self._window_base + offset, count)
+            return await asyncio.to_thread(link.read, address, count, fixed=fixed)
         except UARTBoneError as exc:
             raise DriverError(f"read failed: {exc}") from None
 
-    async def write(self, offset: int, words: Sequence[int]) -> None:
+    async def write(
+        self, offset: int, words: Sequence[int], *, fixed: bool = False, confirm: bool = True
+    ) -> None:
         link = self._require_link()
+        address = self._window_base + offset
         try:
-            await asyncio.to_thread(self._write_confirmed, link, self._window_base + offset, words)
+            await asyncio.to_thread(self._write, link, address, words, fixed, confirm)
         except UARTBoneError as exc:
             raise DriverError(f"write failed: {exc}") from None
 
     @staticmethod
-    def _write_confirmed(link: UARTBoneClient, address: int, words: Sequence[int]) -> None:
+    def _write(
+        link: UARTBoneClient, address: int, words: Sequence[int], fixed: bool, confirm: bool
+    ) -> None:
         # UARTBone writes are posted; the bridge handles frames in order, so a read of the
         # scratch register answering proves the write reached the bus.
-        link.write(address, words)
-        link.read(SCRATCH_ADDRESS, 1)
+        link.write(address, words, fixed=fixed)
+        if confirm:
+            link.read(SCRATCH_ADDRESS, 1)
 
     def _require_link(self) -> UARTBoneClient:
         if self._link is None or self._sim is None or not self._sim.alive():

@@ -13,10 +13,20 @@ from projections.runner import ProjectionRunner
 from services.api.commands import CommandBus
 from services.api.deps import Services
 from services.api.errors import EXCEPTION_HANDLERS
+from services.api.live import EventHub
+from services.api.routes_audit import AuditController
+from services.api.routes_events import (
+    all_events,
+    all_events_ws,
+    board_events,
+    board_events_ws,
+)
 from services.api.routes_fpga import FpgaController
 from services.api.routes_health import health
 from services.api.routes_jobs import JobsController
 from services.api.routes_session import SessionController
+from services.api.routes_stream import wishbone_stream
+from services.audit.notary import Notary
 from services.settings import Settings
 
 
@@ -27,10 +37,30 @@ async def openapi_json(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return schema
 
 
-def create_app(store: EventStore, runner: ProjectionRunner, settings: Settings) -> Litestar:
-    """Build the app around a connected store and a started projection runner."""
+def create_app(
+    store: EventStore,
+    runner: ProjectionRunner,
+    settings: Settings,
+    notary: Notary | None = None,
+) -> Litestar:
+    """Build the app around a connected store, a projection runner and (optionally) a notary.
+
+    Create it before starting the runner, or live subscribers miss nothing only from then on.
+    """
     app = Litestar(
-        route_handlers=[health, openapi_json, FpgaController, JobsController, SessionController],
+        route_handlers=[
+            health,
+            openapi_json,
+            all_events,
+            board_events,
+            all_events_ws,
+            board_events_ws,
+            wishbone_stream,
+            AuditController,
+            FpgaController,
+            JobsController,
+            SessionController,
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_upload_bytes + 64 * 1024,
         openapi_config=OpenAPIConfig(
@@ -43,6 +73,7 @@ def create_app(store: EventStore, runner: ProjectionRunner, settings: Settings) 
         debug=False,
     )
     app.state.services = Services(
-        store=store, runner=runner, bus=CommandBus(store, runner), settings=settings
-    )
+        store=store, runner=runner, bus=CommandBus(store, runner), settings=settings,
+        hub=EventHub(store, runner), notary=notary,
+    )  # fmt: skip
     return app

@@ -12,6 +12,8 @@ from events.store import EventStore
 from projections.runner import ProjectionRunner
 from projections.views import BoardView, JobView
 from services.api.commands import CommandBus
+from services.api.live import EventHub
+from services.audit.notary import Notary
 from services.domain.errors import InvalidRequest, JobNotFound
 from services.settings import Settings
 
@@ -22,6 +24,8 @@ class Services:
     runner: ProjectionRunner
     bus: CommandBus
     settings: Settings
+    hub: EventHub
+    notary: Notary | None
 
 
 def services(request: Request[Any, Any, Any]) -> Services:
@@ -52,7 +56,10 @@ def job_or_404(svc: Services, fpga_id: int, job_id: str) -> JobView:
 
 def owner_of(request: Request[Any, Any, Any]) -> str:
     """The caller's identity as recorded in events: a fingerprint, never the key itself."""
-    key = request.headers.get("x-api-key")
+    return owner_of_key(request.headers.get("x-api-key"))
+
+
+def owner_of_key(key: str | None) -> str:
     if not key:
         return "anonymous"
     return "key-" + hashlib.sha256(key.encode()).hexdigest()[:16]

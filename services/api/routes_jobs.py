@@ -6,12 +6,13 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, delete, get
-from litestar.params import FromPath
-from litestar.response import Response
+from litestar.params import FromPath, FromQuery
+from litestar.response import Response, Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from projections.views import JobView
 from services.api.deps import board_or_422, job_or_404, owner_of, services
+from services.api.logfollow import follow_log
 from services.api.models import JobResponse, RunResultResponse
 from services.domain import commands
 from services.domain.decider import decide
@@ -45,15 +46,21 @@ class JobsController(Controller):
 
     @get("/{job_id:str}/logs", media_type="text/plain", summary="Full log of a job, plain text")
     async def get_logs(
-        self, request: Request[Any, Any, Any], fpga_id: FromPath[int], job_id: FromPath[str]
-    ) -> str:
+        self,
+        request: Request[Any, Any, Any],
+        fpga_id: FromPath[int],
+        job_id: FromPath[str],
+        follow: FromQuery[bool] = False,
+    ) -> Response[Any]:
+        """The job's log; with ``follow=true``, streamed as written until the job ends."""
         svc = services(request)
         board_or_422(svc, fpga_id)
         job = job_or_404(svc, fpga_id, job_id)
+        if follow:
+            return Stream(follow_log(svc, job), media_type="text/plain")
         log = svc.runner.views.logs.get(job.job_id)
-        if log is None or not log.lines:
-            return ""
-        return "\n".join(log.lines) + "\n"
+        text = "\n".join(log.lines) + "\n" if log is not None and log.lines else ""
+        return Response(text, media_type="text/plain")
 
     @get("/{job_id:str}/result", summary="Wishbone data of a finished run job")
     async def get_result(

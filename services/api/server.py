@@ -10,6 +10,7 @@ import uvicorn
 from events.store import EventStore
 from projections.runner import ProjectionRunner
 from services.api.app import create_app
+from services.audit.notary import Notary
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -21,8 +22,10 @@ async def serve(settings: Settings, nats_url: str) -> None:
     store = EventStore(nc)
     await store.ensure_streams(settings.stream_replicas)
     runner = ProjectionRunner(store, settings.fpga_ids)
+    notary = Notary(store)
+    app = create_app(store, runner, settings, notary)
     await runner.start()
-    app = create_app(store, runner, settings)
+    await notary.start()
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -37,5 +40,6 @@ async def serve(settings: Settings, nats_url: str) -> None:
     try:
         await server.serve()
     finally:
+        await notary.stop()
         await runner.stop()
         await nc.drain()

@@ -44,4 +44,11 @@ class Cancel(msgspec.Struct, frozen=True, kw_only=True):
     by: str
 
 
-Command = Submit | Run | Reset | Release | Cancel
+class OpenStream(msgspec.Struct, frozen=True, kw_only=True):
+    fpga_id: int
+    stream_id: uuid.UUID
+    session_id: str
+    owner: str
+
+
+Command = Submit | Run | Reset | Release | Cancel | OpenStream

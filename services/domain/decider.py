@@ -9,9 +9,10 @@ from events.types import (
     ResetQueued,
     RunQueued,
     SessionReleased,
+    StreamOpened,
 )
 from projections.views import BoardView, JobView
-from services.domain.commands import Cancel, Command, Release, Reset, Run, Submit
+from services.domain.commands import Cancel, Command, OpenStream, Release, Reset, Run, Submit
 from services.domain.errors import (
     AddressOutOfRange,
     FpgaNotIdle,
@@ -20,6 +21,7 @@ from services.domain.errors import (
     JobNotCancellable,
     JobNotFound,
     NoActiveSession,
+    NotSessionOwner,
 )
 
 OP_WRITE = 1
@@ -90,6 +92,18 @@ def decide(command: Command, board: BoardView, job: JobView | None = None) -> Bo
                     f"Job {job.job_id} is {job.status}; only queued jobs can be cancelled."
                 )
             return JobCancelled(fpga_id=fpga_id, job_id=job.job_id, by=command.by)
+        case OpenStream():
+            session = board.session
+            if board.state != "reserved" or session is None:
+                raise FpgaNotReserved(f"FPGA {fpga_id} is {board.state}, not reserved.")
+            if command.session_id != str(session.session_id):
+                raise NotSessionOwner(f"X-Session-ID does not match the session of FPGA {fpga_id}.")
+            return StreamOpened(
+                fpga_id=fpga_id,
+                stream_id=command.stream_id,
+                session_id=session.session_id,
+                owner=command.owner,
+            )
 
 
 def _check_window(run: Run, board: BoardView) -> None:

@@ -44,6 +44,11 @@ class NoActiveSession(DomainError):
     code = "no_active_session"
 
 
+class NotSessionOwner(DomainError):
+    status_code = 403
+    code = "not_session_owner"
+
+
 class InvalidRequest(DomainError):
     status_code = 422
     code = "validation_error"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import uvicorn
 
 from events.store import EventStore
 from projections.runner import ProjectionRunner
 from services.api.app import create_app
+from services.audit.notary import Notary
 from services.settings import Settings
 
 
@@ -27,3 +30,33 @@ async def client(store: EventStore, runner: ProjectionRunner) -> AsyncIterator[h
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as c:
         yield c
+
+
+class LiveApi:
+    """The app served by uvicorn on a free loopback port, inside the test's event loop."""
+
+    def __init__(self, base: str, runner: ProjectionRunner, notary: Notary) -> None:
+        self.base = base
+        self.ws = base.replace("http://", "ws://")
+        self.runner = runner
+        self.notary = notary
+
+
+@pytest.fixture
+async def live_api(store: EventStore) -> AsyncIterator[LiveApi]:
+    runner = ProjectionRunner(store, range(10))
+    notary = Notary(store)
+    app = create_app(store, runner, Settings(), notary)
+    await runner.start()
+    await notary.start()
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield LiveApi(f"http://127.0.0.1:{port}", runner, notary)
+    server.should_exit = True
+    await task
+    await notary.stop()
+    await runner.stop()

@@ -1,0 +1,219 @@
+"""Content-addressed build cache in a JetStream Object Store bucket, shared by every host.
+
+A build's output depends on the design's source, the board kind, the base SoC and the
+toolchain; :func:`cache_key` hashes all of them, so a hit is always the build that the same
+inputs would produce again. Values are opaque bytes; a build that is a directory (a compiled
+Verilator simulator, a bitstream with its ``artifact.json``) goes in as a gzipped tar through
+:meth:`BuildCache.put_dir` and comes back out with :meth:`BuildCache.get_dir`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import importlib.metadata
+import io
+import json
+import shutil
+import subprocess
+import tarfile
+import uuid
+from pathlib import Path
+
+from nats.js import JetStreamContext
+from nats.js.api import ObjectMeta, ObjectStoreConfig
+from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.object_store import ObjectStore
+
+#: Bucket of built artifacts (next to ``fpga-designs``, which holds the uploads).
+BUILD_BUCKET = "fpga-builds"
+
+
+def cache_key(
+    source: bytes, board_kind: str, base_soc_version: str, toolchain: dict[str, str]
+) -> str:
+    """The cache key of one build: SHA-256 over every input that shapes its output.
+
+    Args:
+        source: The design's source.
+        board_kind: ``virtual`` or ``ecp5_evn``.
+        base_soc_version: Version string of the board's base SoC and build flow.
+        toolchain: Tool name -> version (see :func:`toolchain_versions`).
+
+    Returns:
+        64 hex digits.
+    """
+    header = json.dumps(
+        {"board_kind": board_kind, "base_soc": base_soc_version, "toolchain": toolchain},
+        sort_keys=True,
+    ).encode()
+    # Length-prefixed so no header/source split of the same bytes gives the same key.
+    digest = hashlib.sha256(len(header).to_bytes(8, "big") + header)
+    digest.update(source)
+    return digest.hexdigest()
+
+
+def _dist_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "missing"
+
+
+@functools.cache
+def _verilator_version() -> str:
+    exe = shutil.which("verilator")
+    if exe is None:
+        return "missing"
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def toolchain_versions(board_kind: str) -> dict[str, str]:
+    """Versions of the tools that build for ``board_kind``.
+
+    Args:
+        board_kind: ``ecp5_evn`` (LiteX, litex-boards and the yowasp tools) or ``virtual``
+            (LiteX, migen and ``verilator --version``).
+
+    Returns:
+        Name -> version.
+
+    Raises:
+        ValueError: For an unknown board kind.
+    """
+    if board_kind == "ecp5_evn":
+        from hwbridge.ecp5.toolchain import toolchain_versions as ecp5_versions
+
+        return ecp5_versions()
+    if board_kind == "virtual":
+        return {
+            "litex": _dist_version("litex"),
+            "migen": _dist_version("migen"),
+            "verilator": _verilator_version(),
+        }
+    raise ValueError(f"unknown board kind {board_kind!r}")
+
+
+def pack_dir(directory: Path) -> bytes:
+    """A gzipped tar of ``directory``'s contents (paths relative to it, modes kept)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for path in sorted(directory.rglob("*")):
+            tar.add(path, arcname=str(path.relative_to(directory)), recursive=False)
+    return buffer.getvalue()
+
+
+def unpack_dir(data: bytes, dest: Path) -> None:
+    """Extract a :func:`pack_dir` archive into ``dest`` (created).
+
+    The ``data`` filter refuses absolute paths, ``..`` and links out of ``dest``: a cache entry
+    is only as trusted as the bucket.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        tar.extractall(dest, filter="data")
+
+
+def _unpack_into_place(data: bytes, dest: Path) -> None:
+    scratch = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}")
+    try:
+        unpack_dir(data, scratch)
+        try:
+            scratch.rename(dest)
+        except OSError:
+            if not dest.is_dir():  # not merely another task that extracted it first
+                raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+class BuildCache:
+    """Build artifacts in a JetStream Object Store bucket, keyed by :func:`cache_key`.
+
+    Args:
+        js: A connected JetStream context.
+        bucket: Bucket name; created on first use if missing.
+        replicas: Replicas of a bucket this creates (3 on a NATS cluster).
+    """
+
+    def __init__(
+        self, js: JetStreamContext, *, bucket: str = BUILD_BUCKET, replicas: int = 1
+    ) -> None:
+        self._js = js
+        self.bucket = bucket
+        self._replicas = replicas
+        self._store: ObjectStore | None = None
+        self._lock = asyncio.Lock()
+
+    async def _obs(self) -> ObjectStore:
+        async with self._lock:
+            if self._store is None:
+                try:
+                    self._store = await self._js.object_store(self.bucket)
+                except BucketNotFoundError:
+                    # Creating an existing bucket with the same config succeeds, so two hosts
+                    # racing here both end up with the same bucket.
+                    config = ObjectStoreConfig(
+                        description="fpga-cloud build cache (content-addressed)",
+                        replicas=self._replicas,
+                    )
+                    self._store = await self._js.create_object_store(self.bucket, config=config)
+            return self._store
+
+    async def get(self, key: str) -> bytes | None:
+        """The bytes stored under ``key``, or None if there are none."""
+        obs = await self._obs()
+        try:
+            result = await obs.get(key)
+        except NotFoundError:
+            return None
+        return bytes(result.data or b"")
+
+    async def meta(self, key: str) -> dict[str, str] | None:
+        """The metadata stored with ``key``, or None if there is no such entry."""
+        obs = await self._obs()
+        try:
+            info = await obs.get_info(key)
+        except NotFoundError:
+            return None
+        # Object headers are multi-valued (as in NATS' other clients); ours have one value.
+        headers = info.headers or {}
+        return {k: v[-1] if isinstance(v, list) else str(v) for k, v in headers.items()}
+
+    async def put(self, key: str, data: bytes, meta: dict[str, str]) -> None:
+        """Store ``data`` under ``key`` with ``meta`` (e.g. board kind, job id, duration).
+
+        A key names its content, so storing it again changes nothing and is skipped.
+        """
+        obs = await self._obs()
+        try:
+            await obs.get_info(key)
+            return
+        except NotFoundError:
+            pass
+        headers = {str(k): [str(v)] for k, v in meta.items()}
+        await obs.put(key, data, meta=ObjectMeta(name=key, headers=headers))
+
+    async def put_dir(self, key: str, directory: Path, meta: dict[str, str]) -> None:
+        """Store a directory (as a gzipped tar) under ``key``."""
+        data = await asyncio.to_thread(pack_dir, directory)
+        await self.put(key, data, meta)
+
+    async def get_dir(self, key: str, dest: Path) -> bool:
+        """Extract the directory stored under ``key`` to ``dest``.
+
+        ``dest`` appears complete or not at all: the archive is extracted next to it first.
+
+        Returns:
+            False if there is no such entry (``dest`` untouched), True otherwise.
+        """
+        data = await self.get(key)
+        if data is None:
+            return False
+        await asyncio.to_thread(_unpack_into_place, data, dest)
+        return True

@@ -1,0 +1,304 @@
+"""The real board: a Lattice ECP5 evaluation board, loaded over JTAG, driven over its UART.
+
+Symmetric with :mod:`hwbridge.drivers.virtual`: ``build`` turns the design into a bitstream
+(the yowasp toolchain), ``program`` loads it into the FPGA's SRAM with openFPGALoader and checks
+that the base SoC answers over UARTBone, ``read``/``write`` go through the same UARTBone client
+on the board's serial port, and ``reset`` loads the base SoC's own bitstream (the base SoC with a
+placeholder design), built once and cached like any other.
+
+Bitstreams are cached by :func:`hwbridge.cache.cache_key` in the shared ``fpga-builds`` bucket
+and kept locally under ``<data_dir>/builds/ecp5/<key>``; a hit on either runs no toolchain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import shutil
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hwbridge.cache import BuildCache, cache_key, toolchain_versions
+from hwbridge.drivers.base import BoardDriver, BuildError, BuildOutput, DriverError, LogFn
+from hwbridge.ecp5.artifact import BitstreamArtifact
+from hwbridge.ecp5.build import BuildLimits, DesignBuildError, build_bitstream
+from hwbridge.ecp5.constants import BASE_DESIGN, BASE_SOC_VERSION, BOARD_KIND
+from hwbridge.ecp5.programmer import program_bitstream
+from hwbridge.inventory import BoardConfig
+from hwbridge.uartbone import UARTBoneClient, UARTBoneError
+
+_log = logging.getLogger(__name__)
+
+SCRATCH_ADDRESS = 0x4  # LiteX ctrl_scratch CSR, reset value below: a cheap liveness probe
+SCRATCH_RESET_VALUE = 0x12345678
+LINK_TIMEOUT_S = 1.0
+PROGRAM_TIMEOUT_S = 60.0
+BITSTREAM_FILE = "design.bit"
+
+
+def _keep(built: BitstreamArtifact, package: Path, final: Path) -> BitstreamArtifact:
+    """Move a build's bitstream and description to ``final``; its netlists (~5 MB) go."""
+    package.mkdir()
+    shutil.copyfile(built.path, package / BITSTREAM_FILE)
+    artifact = dataclasses.replace(built, path=package / BITSTREAM_FILE)
+    artifact.save(package)
+    try:
+        package.rename(final)
+    except OSError:  # the same design finished building for another board first
+        pass
+    return artifact
+
+
+async def _quiet_log(stage: str, line: str) -> None:
+    _log.debug("%s: %s", stage, line)
+
+
+class Ecp5Board:
+    """An ECP5 evaluation board behind the ``BoardDriver`` interface.
+
+    Args:
+        config: The board's inventory entry (``driver = "ecp5_evn"``).
+        data_dir: Service data directory (local bitstreams, the YoWASP compile cache).
+        cache: Shared build cache; None builds whatever is not on this host's disk.
+        limits: Build limits.
+        build_slots: Semaphore bounding concurrent builds; :meth:`prepare` holds one while
+            the base SoC builds.
+        yowasp_cache: Compiled-tool cache of yowasp; default ``<data_dir>/yowasp-cache``.
+        tool: openFPGALoader executable (default: ``$FPGA_CLOUD_OPENFPGALOADER`` or PATH).
+        program_timeout_s: Limit of one openFPGALoader run.
+        link_timeout_s: UARTBone reply timeout.
+    """
+
+    def __init__(
+        self,
+        config: BoardConfig,
+        data_dir: Path,
+        *,
+        cache: BuildCache | None = None,
+        limits: BuildLimits | None = None,
+        build_slots: asyncio.Semaphore | None = None,
+        yowasp_cache: Path | None = None,
+        tool: str | None = None,
+        program_timeout_s: float = PROGRAM_TIMEOUT_S,
+        link_timeout_s: float = LINK_TIMEOUT_S,
+    ) -> None:
+        if config.driver != BOARD_KIND or config.serial_url is None:
+            raise ValueError(f"board {config.fpga_id} is not an {BOARD_KIND} board with a port")
+        self.fpga_id = config.fpga_id
+        self.config = config
+        self._builds = data_dir / "builds" / BOARD_KIND
+        self._yowasp_cache = yowasp_cache or data_dir / "yowasp-cache"
+        self._cache = cache
+        self._limits = limits or BuildLimits()
+        self._slots = build_slots
+        self._tool = tool
+        self._program_timeout_s = program_timeout_s
+        self._link_timeout_s = link_timeout_s
+        self._link: UARTBoneClient | None = None
+        self._window_base = 0
+        self._user_loaded = False
+        self._base_lock = asyncio.Lock()
+
+    def cache_key(self, source: bytes) -> str:
+        """The build cache key of ``source`` on this board (the UART rate is in the gateware)."""
+        version = f"{BASE_SOC_VERSION}@{self.config.baudrate}"
+        return cache_key(source, BOARD_KIND, version, toolchain_versions(BOARD_KIND))
+
+    def _local(self, key: str) -> BitstreamArtifact | None:
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            return BitstreamArtifact.load(self._builds / key)
+        return None
+
+    async def _fetch(self, key: str, log: LogFn) -> BitstreamArtifact | None:
+        """The artifact from this host's disk or the shared cache; None if neither has it."""
+        artifact = self._local(key)
+        if artifact is not None:
+            await log("build", f"cache hit: bitstream {key[:12]} on this host")
+            return artifact
+        if self._cache is None:
+            return None
+        try:
+            found = await self._cache.get_dir(key, self._builds / key)
+        except Exception as exc:  # the cache is an optimisation: never fail a build on it
+            await log("build", f"build cache unavailable ({type(exc).__name__}: {exc})")
+            return None
+        artifact = self._local(key) if found else None
+        if artifact is not None:
+            await log(
+                "build", f"cache hit: bitstream {key[:12]} from the {self._cache.bucket} bucket"
+            )
+        return artifact
+
+    async def build(self, job_id: uuid.UUID, source: bytes, log: LogFn) -> BuildOutput:
+        """Build ``source`` into a bitstream, or take it from the cache. Raises BuildError."""
+        key = self.cache_key(source)
+        artifact = await self._fetch(key, log)
+        if artifact is not None:
+            return BuildOutput(key, artifact.window_base, artifact.window_size, cache_hit=True)
+        self._builds.mkdir(parents=True, exist_ok=True)
+        # Unique per attempt: a build orphaned by a crashed worker may still be writing its own.
+        scratch = self._builds / f"tmp-{job_id.hex}-{uuid.uuid4().hex[:8]}"
+        package = scratch.with_name(scratch.name + "-pkg")
+        try:
+            built = await build_bitstream(
+                source,
+                scratch,
+                log,
+                limits=self._limits,
+                cache_dir=self._yowasp_cache,
+                baudrate=self.config.baudrate,
+            )
+            artifact = _keep(built, package, self._builds / key)
+        except DesignBuildError as exc:
+            raise BuildError(exc.reason) from None
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+            shutil.rmtree(package, ignore_errors=True)
+        lut4, ff = artifact.utilisation.get("LUT4", 0), artifact.utilisation.get("FF", 0)
+        await log(
+            "build",
+            f"bitstream {artifact.size_bytes} bytes, system clock {artifact.fmax_mhz:.2f} MHz "
+            f"(needs {artifact.target_mhz:.2f}), LUT4 {lut4}, FF {ff}",
+        )
+        if self._cache is not None:
+            meta = {"board_kind": BOARD_KIND, "job_id": str(job_id), "lut4": str(lut4)}
+            meta |= {"ff": str(ff), "fmax_mhz": f"{artifact.fmax_mhz:.2f}"}
+            try:
+                await self._cache.put_dir(key, self._builds / key, meta)
+            except Exception as exc:  # the next build of this design rebuilds; no harm done
+                await log("build", f"could not store the bitstream in the build cache: {exc}")
+        return BuildOutput(key, artifact.window_base, artifact.window_size)
+
+    async def prepare(self, log: LogFn = _quiet_log) -> None:
+        """Build (or fetch) the base SoC's bitstream now, so the first reset does not wait.
+
+        Call it once at start-up; it holds a build slot while it builds. It also compiles the
+        yowasp tools on a fresh host (~40 s), before any user waits for a build.
+        """
+        async with contextlib.AsyncExitStack() as stack:
+            if self._slots is not None:
+                await stack.enter_async_context(self._slots)
+            await self._base(log)
+
+    async def _base(self, log: LogFn) -> BitstreamArtifact:
+        # No build slot here: reset() runs while the worker may hold one (after a failed
+        # programming step), and waiting for a second could deadlock a busy pool.
+        async with self._base_lock:
+            output = await self.build(uuid.uuid4(), BASE_DESIGN, log)
+        artifact = self._local(output.artifact)
+        if artifact is None:
+            raise DriverError("the base SoC's bitstream vanished right after its build")
+        return artifact
+
+    async def _load(self, bit: Path, log: LogFn) -> None:
+        """Program ``bit`` and check the base SoC answers; leaves the link open."""
+        await program_bitstream(
+            bit,
+            cable=self.config.cable,
+            serial_number=self.config.serial_number,
+            timeout_s=self._program_timeout_s,
+            tool=self._tool,
+            log=log,
+        )
+        url = self.config.serial_url
+        assert url is not None  # checked in __init__
+        link = UARTBoneClient(url, baudrate=self.config.baudrate, timeout=self._link_timeout_s)
+        try:
+            await asyncio.to_thread(link.open)
+            scratch = await asyncio.to_thread(link.read, SCRATCH_ADDRESS, 1)
+        except UARTBoneError as exc:
+            link.close()
+            raise DriverError(f"board not answering over UARTBone on {url}: {exc}") from None
+        if scratch != [SCRATCH_RESET_VALUE]:
+            link.close()
+            raise DriverError(
+                f"board not answering: health probe read 0x{scratch[0]:08x}, expected 0x12345678"
+            )
+        self._link = link
+
+    async def program(self, output: BuildOutput, log: LogFn) -> None:
+        """Load a built design and check the board answers. Raises DriverError."""
+        self._drop_link()
+        artifact = self._local(output.artifact) or await self._fetch(output.artifact, log)
+        if artifact is None:
+            raise DriverError("the built bitstream is neither on this host nor in the build cache")
+        await self._load(artifact.path, log)
+        self._window_base = artifact.window_base
+        self._user_loaded = True
+
+    async def read(self, offset: int, count: int, *, fixed: bool = False) -> list[int]:
+        """Read ``count`` words at a byte offset inside the design's window.
+
+        ``fixed`` reads every word from the same address (a FIFO port).
+        """
+        link = self._require_link()
+        address = self._window_base + offset
+        try:
+            return await asyncio.to_thread(link.read, address, count, fixed=fixed)
+        except UARTBoneError as exc:
+            raise DriverError(f"read failed: {exc}") from None
+
+    async def write(
+        self, offset: int, words: Sequence[int], *, fixed: bool = False, confirm: bool = True
+    ) -> None:
+        """Write words at a byte offset inside the window; ``confirm`` adds a barrier read."""
+        link = self._require_link()
+        address = self._window_base + offset
+        try:
+            await asyncio.to_thread(self._write, link, address, words, fixed, confirm)
+        except UARTBoneError as exc:
+            raise DriverError(f"write failed: {exc}") from None
+
+    @staticmethod
+    def _write(
+        link: UARTBoneClient, address: int, words: Sequence[int], fixed: bool, confirm: bool
+    ) -> None:
+        # UARTBone writes are posted; the bridge handles frames in order, so a read of the
+        # scratch register answering proves the write reached the bus.
+        link.write(address, words, fixed=fixed)
+        if confirm:
+            link.read(SCRATCH_ADDRESS, 1)
+
+    def _require_link(self) -> UARTBoneClient:
+        if not self.programmed():
+            raise DriverError("the board has no running design")
+        assert self._link is not None
+        return self._link
+
+    def _drop_link(self) -> None:
+        self._user_loaded = False
+        link, self._link = self._link, None
+        if link is not None:
+            link.close()
+
+    async def reset(self) -> None:
+        """Load the base SoC's bitstream (built once, then cached) and check it answers.
+
+        Raises:
+            DriverError: If the base SoC cannot be built, loaded, or does not answer.
+        """
+        self._drop_link()
+        try:
+            base = await self._base(_quiet_log)
+        except BuildError as exc:
+            raise DriverError(f"the base SoC does not build: {exc}") from None
+        await self._load(base.path, _quiet_log)
+        # The base SoC answered; the link is not needed until a user design is loaded.
+        self._drop_link()
+
+    def programmed(self) -> bool:
+        """True while a user design is loaded and its link is up."""
+        return self._user_loaded and self._link is not None and self._link.is_open
+
+    async def close(self) -> None:
+        """Close the serial link. The FPGA keeps its design (a restarted worker reloads it)."""
+        self._drop_link()
+
+
+if TYPE_CHECKING:
+    # mypy checks here that the class keeps up with the BoardDriver protocol.
+    _protocol_check: type[BoardDriver] = Ecp5Board

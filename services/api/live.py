@@ -1,0 +1,179 @@
+"""Fan-out of appended events to live subscribers (SSE, WebSocket) and log followers.
+
+A subscriber registers before it catches up from the stream, then drops what it already sent,
+so a resume from ``Last-Event-ID`` has no gap and no duplicate. Buffers are bounded: a client
+that falls too far behind is told where to resume from and disconnected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import msgspec
+
+from events.codec import event_type
+from events.store import EventStore
+from events.subjects import board_type_filter
+from events.types import BoardEvent, LogAppended
+from projections.runner import ProjectionRunner
+
+DEFAULT_BUFFER = 10_000
+
+
+class Envelope(msgspec.Struct, kw_only=True):
+    seq: int
+    type: str
+    fpga_id: int
+    job_id: uuid.UUID | None
+    time: str
+    payload: BoardEvent
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def envelope_json(seq: int, event: BoardEvent) -> bytes:
+    """What a subscriber receives for one event."""
+    job = getattr(event, "job_id", None) or getattr(event, "reset_job_id", None)
+    return _encoder.encode(
+        Envelope(
+            seq=seq, type=event_type(event), fpga_id=event.fpga_id, job_id=job,
+            time=event.occurred_at.isoformat(), payload=event,
+        )
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    fpga_id: int | None = None
+    types: frozenset[str] | None = None
+    job_id: uuid.UUID | None = None
+
+    def matches(self, event: BoardEvent) -> bool:
+        if self.fpga_id is not None and event.fpga_id != self.fpga_id:
+            return False
+        if self.types is not None and event_type(event) not in self.types:
+            return False
+        if self.job_id is not None:
+            job = getattr(event, "job_id", None) or getattr(event, "reset_job_id", None)
+            return bool(job == self.job_id)
+        return True
+
+    def subject(self) -> str:
+        single = next(iter(self.types)) if self.types and len(self.types) == 1 else None
+        return board_type_filter(self.fpga_id, single)
+
+
+class SlowConsumer(Exception):
+    """The subscriber's buffer overflowed; it may resume after ``last_seq``."""
+
+    def __init__(self, last_seq: int) -> None:
+        super().__init__(f"client fell more than its buffer behind; resume after {last_seq}")
+        self.last_seq = last_seq
+
+
+@dataclass(eq=False)
+class _Subscriber:
+    filter: EventFilter
+    queue: asyncio.Queue[tuple[int, str, bytes] | None]
+    overflowed: bool = False
+
+
+@dataclass(eq=False)
+class _Hub:
+    subscribers: set[_Subscriber] = field(default_factory=set)
+    log_wakers: dict[uuid.UUID, set[asyncio.Event]] = field(default_factory=dict)
+
+
+class EventHub:
+    """Feeds subscribers from the projection runner; catches them up from the store."""
+
+    def __init__(self, store: EventStore, runner: ProjectionRunner, buffer: int = DEFAULT_BUFFER):
+        self._store = store
+        self._runner = runner
+        self._buffer = buffer
+        self._hub = _Hub()
+        runner.add_listener(self._on_event)
+        runner.add_log_listener(self._on_log)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._hub.subscribers)
+
+    def _on_event(self, seq: int, event: BoardEvent) -> None:
+        data: bytes | None = None
+        for sub in self._hub.subscribers:
+            if sub.overflowed or not sub.filter.matches(event):
+                continue
+            data = data or envelope_json(seq, event)
+            try:
+                sub.queue.put_nowait((seq, event_type(event), data))
+            except asyncio.QueueFull:
+                sub.overflowed = True
+                while not sub.queue.empty():
+                    sub.queue.get_nowait()
+                sub.queue.put_nowait(None)
+        job = getattr(event, "job_id", None) or getattr(event, "reset_job_id", None)
+        if isinstance(job, uuid.UUID):
+            self._wake(job)
+
+    def _on_log(self, entry: LogAppended) -> None:
+        self._wake(entry.job_id)
+
+    def _wake(self, job_id: uuid.UUID) -> None:
+        for waker in self._hub.log_wakers.get(job_id, ()):
+            waker.set()
+
+    async def follow(
+        self, flt: EventFilter, after_seq: int | None, *, idle_s: float = 15.0
+    ) -> AsyncIterator[tuple[int, str, bytes] | None]:
+        """Events matching ``flt`` after ``after_seq`` (None: from now), then live.
+
+        Yields ``None`` after ``idle_s`` without events (for keep-alives).
+
+        Raises:
+            SlowConsumer: the live buffer overflowed.
+        """
+        sub = _Subscriber(flt, asyncio.Queue(self._buffer))
+        self._hub.subscribers.add(sub)
+        try:
+            last = self._runner.views.applied_seq if after_seq is None else after_seq
+            if after_seq is not None and after_seq < self._runner.views.applied_seq:
+                async for stored in self._store.read(flt.subject(), start_seq=after_seq + 1):
+                    last = stored.seq
+                    if flt.matches(stored.event):
+                        yield (
+                            stored.seq,
+                            event_type(stored.event),
+                            envelope_json(stored.seq, stored.event),
+                        )
+            while True:
+                try:
+                    item = await asyncio.wait_for(sub.queue.get(), idle_s)
+                except TimeoutError:
+                    yield None
+                    continue
+                if item is None:
+                    raise SlowConsumer(last)
+                if item[0] <= last:
+                    continue
+                last = item[0]
+                yield item
+        finally:
+            self._hub.subscribers.discard(sub)
+
+    def log_waker(self, job_id: uuid.UUID) -> asyncio.Event:
+        """An event set whenever the job's log or state changes; release with ``drop_waker``."""
+        waker = asyncio.Event()
+        self._hub.log_wakers.setdefault(job_id, set()).add(waker)
+        return waker
+
+    def drop_waker(self, job_id: uuid.UUID, waker: asyncio.Event) -> None:
+        wakers = self._hub.log_wakers.get(job_id)
+        if wakers is not None:
+            wakers.discard(waker)
+            if not wakers:
+                del self._hub.log_wakers[job_id]

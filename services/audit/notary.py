@@ -1,0 +1,82 @@
+"""Extends the audit hash chain: one link per board event, in stream order.
+
+Every API replica runs one; a link is appended with the audit stream's expected last sequence,
+so exactly one replica writes each link and the others adopt it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from events.chain import GENESIS, ChainLink, decode_link, encode_link, link_hash
+from events.errors import WrongExpectedSequence
+from events.store import EventStore, stream_seq
+from events.subjects import AUDIT_STREAM, AUDIT_SUBJECT, all_boards_filter
+
+log = logging.getLogger(__name__)
+
+
+class Notary:
+    """Follows the board stream and appends a chain link for every event not yet linked."""
+
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+        self.head = GENESIS
+        self.count = 0
+        self.at: datetime | None = None
+        self._sub: JetStreamContext.PushSubscription | None = None
+
+    async def start(self) -> None:
+        last = await self._last_link()
+        if last is not None:
+            self.head, self.count, self.at = last.hash, last.seq, last.at
+        self._sub = await self._store.subscribe(
+            all_boards_filter(), self._on_event, start_seq=self.count + 1
+        )
+
+    async def stop(self) -> None:
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+
+    async def _last_link(self) -> ChainLink | None:
+        info = await self._store.js.stream_info(AUDIT_STREAM)
+        if not info.state.last_seq:
+            return None
+        return await self._link_at(int(info.state.last_seq))
+
+    async def _link_at(self, seq: int) -> ChainLink | None:
+        try:
+            msg = await self._store.js.get_msg(AUDIT_STREAM, seq)
+        except NotFoundError:
+            return None
+        return decode_link(msg.data or b"")
+
+    async def _on_event(self, msg: Msg) -> None:
+        seq = stream_seq(msg)
+        if seq <= self.count:
+            return
+        link = ChainLink(
+            seq=seq, subject=msg.subject, prev=self.head, at=datetime.now(UTC),
+            hash=link_hash(self.head, seq, msg.subject, msg.data),
+        )  # fmt: skip
+        try:
+            await self._store.publish_expecting(
+                AUDIT_SUBJECT, encode_link(link), msg_id=f"link-{seq}", expected_last_seq=seq - 1
+            )
+        except WrongExpectedSequence:
+            # Another replica linked it first: adopt its link (they must agree).
+            theirs = await self._link_at(seq)
+            if theirs is None:
+                log.error("audit chain: link %d missing after a conflict", seq)
+                return
+            if theirs.hash != link.hash:
+                log.error("audit chain: link %d differs between replicas", seq)
+            link = theirs
+        self.head, self.count, self.at = link.hash, seq, link.at
