@@ -7,7 +7,7 @@ on the board's serial port, and ``reset`` loads the base SoC's own bitstream (th
 placeholder design), built once and cached like any other.
 
 Bitstreams are cached by :func:`hwbridge.cache.cache_key` in the shared ``fpga-builds`` bucket
-and kept locally under ``<data_dir>/builds/ecp5/<key>``; a hit on either runs no toolchain.
+and kept locally under ``<data_dir>/builds/ecp5_evn/<key>``; a hit on either runs no toolchain.
 """
 
 from __future__ import annotations
@@ -46,10 +46,9 @@ def _keep(built: BitstreamArtifact, package: Path, final: Path) -> BitstreamArti
     shutil.copyfile(built.path, package / BITSTREAM_FILE)
     artifact = dataclasses.replace(built, path=package / BITSTREAM_FILE)
     artifact.save(package)
-    try:
+    # Fails when the same design finished building for another board first: keep theirs.
+    with contextlib.suppress(OSError):
         package.rename(final)
-    except OSError:  # the same design finished building for another board first
-        pass
     return artifact
 
 
@@ -231,10 +230,7 @@ class Ecp5Board:
         self._user_loaded = True
 
     async def read(self, offset: int, count: int, *, fixed: bool = False) -> list[int]:
-        """Read ``count`` words at a byte offset inside the design's window.
-
-        ``fixed`` reads every word from the same address (a FIFO port).
-        """
+        """Read ``count`` words at a byte offset in the window (``fixed``: one address)."""
         link = self._require_link()
         address = self._window_base + offset
         try:
@@ -299,6 +295,5 @@ class Ecp5Board:
         self._drop_link()
 
 
-if TYPE_CHECKING:
-    # mypy checks here that the class keeps up with the BoardDriver protocol.
+if TYPE_CHECKING:  # mypy checks here that the class keeps up with the BoardDriver protocol
     _protocol_check: type[BoardDriver] = Ecp5Board

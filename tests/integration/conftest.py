@@ -52,7 +52,7 @@ async def live_api(store: EventStore) -> AsyncIterator[LiveApi]:
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     yield LiveApi(f"http://127.0.0.1:{port}", runner, notary)

@@ -199,3 +199,34 @@ async def test_failing_design_is_a_build_error(tmp_path: Path) -> None:
         await board.build(uuid.uuid4(), b"raise RuntimeError('boom')\n", log)
     assert log.stages() == ["elaborate", "build"]
     assert not list((tmp_path / "builds" / "ecp5_evn").iterdir())  # no scratch left behind
+
+
+def _processes_in(directory: Path) -> list[int]:
+    """Pids whose working directory is inside ``directory`` (the toolchain runs in there)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cwd = (proc / "cwd").resolve()
+            except OSError:
+                continue
+            if cwd.is_relative_to(directory):
+                found.append(int(proc.name))
+    return found
+
+
+async def test_timeout_kills_every_tool(tmp_path: Path) -> None:
+    log = TimedLog()
+    out = tmp_path / "slow"
+    with pytest.raises(DesignBuildError) as caught:
+        await build_bitstream(
+            ECHO_REGS.read_bytes(),
+            out,
+            log,
+            limits=BuildLimits(timeout_s=4.0),
+            cache_dir=YOWASP_CACHE,
+        )
+    assert caught.value.kind == "timeout"
+    assert caught.value.reason.startswith("build timed out after 4 s (in the ")
+    assert "yosys" in log.stages()  # it was killed while a tool ran, not before
+    assert _processes_in(out.resolve()) == []

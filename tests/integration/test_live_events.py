@@ -15,7 +15,6 @@ from events.types import BoardReset, JobCancelled, ResetQueued, ResetStarted, Ru
 from tests.fakes import reservation
 from tests.integration.conftest import LiveApi
 
-
 _readers: dict[int, Any] = {}
 
 
@@ -163,7 +162,9 @@ async def test_follow_log_contains_every_line_and_ends_with_the_job(
             async def write() -> None:
                 for i in range(5):
                     lines = [f"line {i}.{k}" for k in range(3)]
-                    await store.append_log(LogAppended(fpga_id=8, job_id=job, stage="run", lines=lines))  # noqa: E501
+                    await store.append_log(
+                        LogAppended(fpga_id=8, job_id=job, stage="run", lines=lines)
+                    )
                     await asyncio.sleep(0.05)
                 await store.append(WishboneResult(fpga_id=8, job_id=job, ok=True, data=[1]))
 
@@ -180,8 +181,12 @@ async def test_reset_events_carry_their_job(live_api: LiveApi, store: EventStore
     async with httpx.AsyncClient(base_url=live_api.base, timeout=10) as http:
         async with http.stream("GET", "/events", params={"job_id": str(job)}) as resp:
             await asyncio.sleep(0.1)
-            for e in (ResetQueued(fpga_id=0, job_id=job, owner="a"),
-                      ResetStarted(fpga_id=0, job_id=job), BoardReset(fpga_id=0, job_id=job)):  # fmt: skip
+            steps = (
+                ResetQueued(fpga_id=0, job_id=job, owner="a"),
+                ResetStarted(fpga_id=0, job_id=job),
+                BoardReset(fpga_id=0, job_id=job),
+            )
+            for e in steps:
                 await store.append(e)
             got = await read_sse(resp, 3)
     assert [g["event"] for g in got] == ["ResetQueued", "ResetStarted", "BoardReset"]

@@ -8,6 +8,7 @@ No real FPGA or toolchain is involved (the toolchain is in test_ecp5_build.py).
 from __future__ import annotations
 
 import os
+import shutil
 import struct
 import threading
 import time
@@ -170,6 +171,7 @@ class FarSide:
         tty.setraw(self._slave)
         self.path = os.ttyname(self._slave)
         self.words = {1: 0x12345678}  # word address 1 = ctrl_scratch at byte 0x4
+        self.frames: list[tuple[int, int, list[int]]] = []
         if answers:
             threading.Thread(target=self._serve, daemon=True).start()
 
@@ -186,11 +188,14 @@ class FarSide:
         try:
             while True:
                 cmd, length, word = struct.unpack(">BBI", self._read(6))
-                if cmd == 0x01:
+                step = 0 if cmd in (0x03, 0x04) else 1  # the fixed-address variants
+                if cmd in (0x01, 0x03):
                     data = struct.unpack(f">{length}I", self._read(4 * length))
-                    self.words.update({word + i: v for i, v in enumerate(data)})
-                elif cmd == 0x02:
-                    words = [self.words.get(word + i, 0) for i in range(length)]
+                    self.frames.append((cmd, word, list(data)))
+                    self.words.update({word + step * i: v for i, v in enumerate(data)})
+                elif cmd in (0x02, 0x04):
+                    self.frames.append((cmd, word, []))
+                    words = [self.words.get(word + step * i, 0) for i in range(length)]
                     os.write(self.master, struct.pack(f">{length}I", *words))
         except (EOFError, OSError):
             return
@@ -266,6 +271,12 @@ async def test_program_read_write_and_reset(tmp_path: Path, live_board: FarSide)
     await board.write(0x8, [7, 9])
     assert live_board.words[(WINDOW + 0x8) // 4] == 7
     assert await board.read(0x8, 2) == [7, 9]
+    # Fixed-address transfers (a FIFO port), and a posted write without the barrier read.
+    del live_board.frames[:]
+    await board.write(0x10, [1, 2, 3], fixed=True, confirm=False)
+    assert await board.read(0x10, 2, fixed=True) == [3, 3]
+    word = (WINDOW + 0x10) // 4
+    assert live_board.frames == [(0x03, word, [1, 2, 3]), (0x04, word, [])]
     # Reset loads the base SoC's bitstream: cached here, so no build runs.
     base = _place_bitstream(board, tmp_path, BASE_DESIGN)
     await board.reset()
@@ -280,3 +291,16 @@ async def test_program_without_a_built_bitstream(tmp_path: Path, live_board: Far
     with pytest.raises(DriverError, match="neither on this host nor in the build cache"):
         await board.program(BuildOutput(uuid.uuid4().hex, WINDOW, 0x1000), Log())
     assert not argv_file.exists()
+
+
+@pytest.mark.skipif(shutil.which("openFPGALoader") is None, reason="openfpgaloader not installed")
+async def test_real_openfpgaloader_accepts_the_command_line(bit: Path) -> None:
+    # A serial number no board has: safe even on a host with boards plugged in. The real tool
+    # must accept every flag and then fail to find the device, which is reported as its line.
+    log = Log()
+    with pytest.raises(DriverError, match=r"openFPGALoader failed \(exit \d+\): .*ftdi") as caught:
+        await program_bitstream(
+            bit, cable="ft2232", serial_number="no-such-board-0", log=log, timeout_s=30
+        )
+    assert "unrecognized" not in str(caught.value).lower()
+    assert "Board default cable overridden with ft2232" in log.text()
