@@ -18,6 +18,7 @@ from pathlib import Path
 import nats
 
 from bench.httpload import RawClient, get_rate
+from bench.live import sse_fanout, stream_round_trips
 from bench.replay import replay_rate
 from bench.stats import summary_ms
 from tests.e2e.system import System
@@ -131,6 +132,15 @@ async def main(url: str | None, seconds: float) -> None:
         trips, lags = await run_round_trips(c, nats_url, 4, rounds=1000)
         print(f"POST /run -> result        {summary_ms(trips)}")
         print(f"projection lag             {summary_ms(lags)}")
+        _, body = await c.request("GET", "/fpga/4/session")
+        session = json.loads(body)["session_id"]
+        ws_url = f"ws://{host}:{port}/fpga/4/stream"
+        trips = await stream_round_trips(ws_url, session, rounds=2000)
+        print(
+            f"WebSocket stream 1-word read {summary_ms(trips)}, {len(trips) / sum(trips):.0f} tx/s"
+        )
+        rate = await sse_fanout(host, int(port), nats_url, clients=100, events=1000)
+        print(f"SSE fan-out, 100 clients   {rate:8.0f} events/s delivered")
         await c.request("POST", "/fpga/4/session/release")  # stop its simulation's spinning
         await _wait_state(c, 4, "idle")
         await c.close()
