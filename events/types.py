@@ -59,6 +59,9 @@ class BuildSucceeded(Event, tag=True, frozen=True, kw_only=True):
     duration_s: float
     window_base: int
     window_size: int
+    cache_hit: bool = False
+    utilisation: dict[str, int] | None = None
+    fmax_mhz: float | None = None
 
 
 class BuildFailed(Event, tag=True, frozen=True, kw_only=True):
@@ -172,6 +175,18 @@ class BoardFaulted(Event, tag=True, frozen=True, kw_only=True):
     job_id: uuid.UUID | None = None
 
 
+class BoardRegistered(Event, tag=True, frozen=True, kw_only=True):
+    """A board's configuration as its hwbridge host found it in the inventory at start-up."""
+
+    driver: str
+    host: str
+    in_service: bool = True
+    serial_url: str | None = None
+    baudrate: int | None = None
+    cable: str | None = None
+    serial_number: str | None = None
+
+
 class StreamOpened(Event, tag=True, frozen=True, kw_only=True):
     """The session owner opened a Wishbone stream (WebSocket) to the board."""
 
@@ -215,6 +230,7 @@ BoardEvent = (
     | BoardFaulted
     | StreamOpened
     | StreamClosed
+    | BoardRegistered
 )
 
 BOARD_EVENT_TYPES: tuple[type[Event], ...] = BoardEvent.__args__

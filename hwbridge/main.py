@@ -1,4 +1,4 @@
-"""The hwbridge process: one worker per owned board, on a shared NATS connection."""
+"""The hwbridge process: one worker per board this host owns, on a shared NATS connection."""
 
 from __future__ import annotations
 
@@ -12,11 +12,18 @@ from pathlib import Path
 import nats
 
 from events.store import EventStore
+from events.subjects import board_type_filter
+from events.types import BoardRegistered
+from hwbridge.cache import BuildCache
+from hwbridge.drivers.base import BoardDriver
+from hwbridge.drivers.ecp5 import Ecp5Board
 from hwbridge.drivers.virtual import VirtualBoard
+from hwbridge.inventory import BoardConfig, Inventory, default_inventory
 from hwbridge.virtual.build import BuildLimits
 from hwbridge.worker import BoardWorker
 
 log = logging.getLogger(__name__)
+_background: set[asyncio.Task[None]] = set()
 
 
 @dataclass(frozen=True)
@@ -26,27 +33,82 @@ class BridgeConfig:
     nats_url: str
     fpga_ids: tuple[int, ...]
     data_dir: Path
+    host: str = "local"
+    inventory: Inventory = field(default_factory=default_inventory)
     lease_seconds: int = 3600
     stream_replicas: int = 1
     build_slots: int = field(default_factory=lambda: os.cpu_count() or 1)
     build_limits: BuildLimits = field(default_factory=BuildLimits)
 
+    def boards(self) -> list[BoardConfig]:
+        """This host's boards, limited to ``fpga_ids``."""
+        return [b for b in self.inventory.for_host(self.host) if b.fpga_id in self.fpga_ids]
+
+
+def registration(board: BoardConfig) -> BoardRegistered:
+    return BoardRegistered(
+        fpga_id=board.fpga_id, driver=board.driver, host=board.host,
+        in_service=board.in_service, serial_url=board.serial_url, baudrate=board.baudrate,
+        cable=board.cable, serial_number=board.serial_number,
+    )  # fmt: skip
+
+
+def _same(a: BoardRegistered, b: BoardRegistered) -> bool:
+    keys = ("driver", "host", "in_service", "serial_url", "baudrate", "cable", "serial_number")
+    return all(getattr(a, k) == getattr(b, k) for k in keys)
+
+
+async def register(store: EventStore, board: BoardConfig) -> None:
+    """Append ``BoardRegistered`` when the board is new or its configuration changed."""
+    wanted = registration(board)
+    last = None
+    async for stored in store.read(board_type_filter(board.fpga_id, "BoardRegistered")):
+        last = stored.event
+    if not (isinstance(last, BoardRegistered) and _same(last, wanted)):
+        await store.append(wanted)
+
+
+def make_driver(
+    board: BoardConfig, config: BridgeConfig, cache: BuildCache, slots: asyncio.Semaphore
+) -> BoardDriver:
+    if board.driver == "ecp5_evn":
+        return Ecp5Board(board, config.data_dir, cache=cache, limits=config.build_limits,
+                         build_slots=slots)  # fmt: skip
+    return VirtualBoard(board.fpga_id, config.data_dir, config.build_limits, cache=cache)
+
 
 async def start_workers(store: EventStore, config: BridgeConfig) -> list[BoardWorker]:
-    """Create and start one worker per board (each replays its board's history first)."""
+    """Register the boards, then create and start one worker each (each replays its history)."""
     slots = asyncio.Semaphore(max(1, config.build_slots))
+    cache = BuildCache(store.js, replicas=config.stream_replicas)
+    boards = config.boards()
+    for board in boards:
+        await register(store, board)
     workers = [
         BoardWorker(
             store,
-            fpga_id,
-            VirtualBoard(fpga_id, config.data_dir, config.build_limits),
+            board.fpga_id,
+            make_driver(board, config, cache, slots),
             build_slots=slots,
             lease_seconds=config.lease_seconds,
         )
-        for fpga_id in config.fpga_ids
+        for board in boards
     ]
     await asyncio.gather(*(w.start() for w in workers))
+    for worker in workers:
+        driver = worker.driver
+        if isinstance(driver, Ecp5Board):
+            # Compile the toolchain and the base bitstream before the first user waits on it.
+            _background.add(task := asyncio.create_task(_prepare(driver)))
+            task.add_done_callback(_background.discard)
     return workers
+
+
+async def _prepare(board: Ecp5Board) -> None:
+    try:
+        await board.prepare()
+    except Exception:
+        log.exception("board %d: preparing the base bitstream failed", board.fpga_id)
 
 
 async def serve(config: BridgeConfig) -> None:
@@ -59,8 +121,8 @@ async def serve(config: BridgeConfig) -> None:
     store = EventStore(nc)
     await store.ensure_streams(config.stream_replicas)
     workers = await start_workers(store, config)
-    ids = ",".join(map(str, config.fpga_ids))
-    log.info("hwbridge serving boards %s (data in %s)", ids, config.data_dir)
+    ids = ",".join(str(w.fpga_id) for w in workers) or "none"
+    log.info("hwbridge %s serving boards %s (data in %s)", config.host, ids, config.data_dir)
     await stop.wait()
     await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
     await nc.drain()

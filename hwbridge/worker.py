@@ -80,6 +80,10 @@ class BoardWorker:
         self.backlog: int | None = None
         self._seen = 0
 
+    @property
+    def driver(self) -> BoardDriver:
+        return self._driver
+
     async def start(self) -> None:
         """Replay the board's history, then work on what is left and on what comes."""
         self._sub = await self._store.subscribe(board_filter(self.fpga_id), self._on_msg)
@@ -183,7 +187,7 @@ class BoardWorker:
                 await self._program(item, _output(item.built))
                 return True
             case "build", "programming":
-                await self._driver.reset()
+                await self._safe_reset()
                 reason = "programming was interrupted by a worker restart"
                 return await self._append(ProgrammingFailed(fpga_id=fid, job_id=jid, reason=reason))
             case "build", "programmed":
@@ -198,9 +202,22 @@ class BoardWorker:
             case "reset", _:
                 if item.phase == "queued":
                     await self._append(ResetStarted(fpga_id=fid, job_id=jid))
-                await self._driver.reset()
+                problem = await self._safe_reset()
+                if problem is not None:
+                    # The board is left in error; the next reset tries again.
+                    reason = f"the base SoC could not be restored: {problem}"
+                    return await self._append(JobFailed(fpga_id=fid, job_id=jid, reason=reason))
                 return await self._append(BoardReset(fpga_id=fid, job_id=jid))
         return False
+
+    async def _safe_reset(self) -> str | None:
+        """Reset the board; the reason it failed (a real board may be unplugged), or None."""
+        try:
+            await asyncio.wait_for(self._driver.reset(), PROGRAM_TIMEOUT_S)
+        except (DriverError, TimeoutError) as exc:
+            log.warning("board %d: reset failed: %s", self.fpga_id, exc)
+            return str(exc) or "reset timed out"
+        return None
 
     async def _build(self, item: worklist.WorkItem, *, attempt: int) -> None:
         fid, jid = self.fpga_id, item.job_id
@@ -232,6 +249,9 @@ class BoardWorker:
             duration_s=round(time.monotonic() - started, 3),
             window_base=output.window_base,
             window_size=output.window_size,
+            cache_hit=output.cache_hit,
+            utilisation=output.utilisation,
+            fmax_mhz=output.fmax_mhz,
         )
         await self._append(succeeded)
         built = self.wl.item(jid)
@@ -248,7 +268,7 @@ class BoardWorker:
             reason = str(exc) or f"programming timed out after {PROGRAM_TIMEOUT_S:.0f} s"
             await sink("program", f"failed: {reason}")
             await sink.close()
-            await self._driver.reset()
+            await self._safe_reset()
             await self._append(ProgrammingFailed(fpga_id=fid, job_id=jid, reason=reason))
             return
         await sink("program", "design loaded; the board answered the health probe")
@@ -302,7 +322,7 @@ class BoardWorker:
             await sink.close()
         except (DriverError, TimeoutError) as exc:
             await sink.close()
-            await self._driver.reset()
+            await self._safe_reset()
             reason = f"the board's design could not be restored: {exc or 'timeout'}"
             await self._append(BoardFaulted(fpga_id=self.fpga_id, reason=reason))
 

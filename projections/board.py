@@ -7,6 +7,7 @@ from msgspec.structs import replace
 from events.types import (
     BoardEvent,
     BoardFaulted,
+    BoardRegistered,
     BoardReset,
     BuildFailed,
     BuildStarted,
@@ -79,7 +80,12 @@ def apply(board: BoardView, event: BoardEvent, seq: int) -> BoardView:
         case ResetStarted():
             return board
         case BoardReset():
-            return BoardView(fpga_id=board.fpga_id, last_seq=seq)
+            return replace(
+                board, state="idle", session=None, current_job_id=None, current_job_type=None,
+                window_size=None, error=None,
+            )  # fmt: skip
+        case BoardRegistered(driver=driver, host=host, in_service=in_service):
+            return replace(board, driver=driver, host=host, in_service=in_service)
         case BoardFaulted(reason=reason):
             return replace(
                 board,

@@ -57,8 +57,9 @@ def apply(job: JobView | None, event: BoardEvent) -> JobView | None:
     match event:
         case BuildStarted():
             return _running(job, "building", at)
-        case BuildSucceeded():
-            return _running(job, "built", at)
+        case BuildSucceeded(cache_hit=hit, utilisation=used, fmax_mhz=fmax):
+            built = replace(job, cache_hit=hit, utilisation=used, fmax_mhz=fmax)
+            return _running(built, "built", at)
         case ProgrammingStarted():
             return _running(job, "programming", at)
         case Programmed():

@@ -33,6 +33,9 @@ class BoardView(msgspec.Struct, frozen=True, kw_only=True):
     window_size: int | None = None
     last_seq: int = 0
     error: str | None = None
+    driver: str = "virtual"
+    host: str | None = None
+    in_service: bool = True
 
 
 class RunResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -53,6 +56,9 @@ class JobView(msgspec.Struct, frozen=True, kw_only=True):
     error: str | None = None
     result: RunResult | None = None
     session_id: uuid.UUID | None = None
+    cache_hit: bool | None = None
+    utilisation: dict[str, int] | None = None
+    fmax_mhz: float | None = None
 
 
 class LogView(msgspec.Struct, kw_only=True):

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -48,6 +49,10 @@ def _need_nats(settings: Settings) -> str:
 def cmd_up(args: argparse.Namespace) -> int:
     from services.supervisor import run_up
 
+    # A bad board inventory is reported before anything starts.
+    check = subprocess.run([sys.executable, "-m", "hwbridge", "--check-inventory"], check=False)
+    if check.returncode != 0:
+        return check.returncode
     return int(_run(run_up(_settings(args))))
 
 
@@ -60,24 +65,13 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 
 def cmd_hwbridge(args: argparse.Namespace) -> int:
-    from hwbridge.main import BridgeConfig, serve
-    from hwbridge.virtual.build import BuildLimits
-
-    settings = _settings(args)
-    limits = BuildLimits(
-        timeout_s=settings.build_timeout_s, memory_bytes=settings.build_memory_mb * 1024**2
-    )
-    config = BridgeConfig(
-        nats_url=_need_nats(settings),
-        fpga_ids=settings.fpga_ids,
-        data_dir=settings.data_dir.resolve(),
-        lease_seconds=settings.lease_seconds,
-        build_slots=settings.build_slots or os.cpu_count() or 1,
-        stream_replicas=settings.stream_replicas,
-        build_limits=limits,
-    )
-    _run(serve(config))
-    return 0
+    # hwbridge is its own program (services never import it): hand the process over to it.
+    argv = [sys.executable, "-m", "hwbridge"]
+    if args.boards:
+        argv += ["--boards", args.boards]
+    if args.data_dir:
+        argv += ["--data-dir", args.data_dir]
+    os.execv(sys.executable, argv)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -65,7 +65,7 @@ async def run_up(settings: Settings) -> int:
     cli = [sys.executable, "-m", "services.cli"]
     children = [
         Child("api", [*cli, "api"], env),
-        Child("hwbridge", [*cli, "hwbridge", "--boards", boards], env),
+        Child("hwbridge", [sys.executable, "-m", "hwbridge", "--boards", boards], env),
     ]
     for child in children:
         await child.start()

@@ -25,6 +25,8 @@ class BuildOutput:
     window_base: int
     window_size: int
     cache_hit: bool = False
+    utilisation: dict[str, int] | None = None
+    fmax_mhz: float | None = None
 
 
 class BoardDriver(Protocol):

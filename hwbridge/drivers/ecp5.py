@@ -137,7 +137,10 @@ class Ecp5Board:
         key = self.cache_key(source)
         artifact = await self._fetch(key, log)
         if artifact is not None:
-            return BuildOutput(key, artifact.window_base, artifact.window_size, cache_hit=True)
+            return BuildOutput(
+                key, artifact.window_base, artifact.window_size, cache_hit=True,
+                utilisation=artifact.utilisation, fmax_mhz=artifact.fmax_mhz,
+            )  # fmt: skip
         self._builds.mkdir(parents=True, exist_ok=True)
         # Unique per attempt: a build orphaned by a crashed worker may still be writing its own.
         scratch = self._builds / f"tmp-{job_id.hex}-{uuid.uuid4().hex[:8]}"
@@ -170,7 +173,10 @@ class Ecp5Board:
                 await self._cache.put_dir(key, self._builds / key, meta)
             except Exception as exc:  # the next build of this design rebuilds; no harm done
                 await log("build", f"could not store the bitstream in the build cache: {exc}")
-        return BuildOutput(key, artifact.window_base, artifact.window_size)
+        return BuildOutput(
+            key, artifact.window_base, artifact.window_size,
+            utilisation=artifact.utilisation, fmax_mhz=artifact.fmax_mhz,
+        )  # fmt: skip
 
     async def prepare(self, log: LogFn = _quiet_log) -> None:
         """Build (or fetch) the base SoC's bitstream now, so the first reset does not wait.

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
+import functools
 import shutil
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+from hwbridge.cache import BuildCache, toolchain_versions
+from hwbridge.cache import cache_key as build_cache_key
 from hwbridge.drivers.base import BuildError, BuildOutput, DriverError, LogFn
 from hwbridge.uartbone import UARTBoneClient, UARTBoneError
 from hwbridge.virtual.artifact import SimArtifact
@@ -28,7 +30,13 @@ LINK_TIMEOUT_S = 1.0
 
 
 def cache_key(source: bytes) -> str:
-    return hashlib.sha256(BASE_SOC_VERSION.encode() + b"\0" + source).hexdigest()
+    """Design + board kind + base SoC + toolchain versions (Verilator, LiteX)."""
+    return build_cache_key(source, "virtual", BASE_SOC_VERSION, _toolchain())
+
+
+@functools.cache
+def _toolchain() -> dict[str, str]:
+    return toolchain_versions("virtual")
 
 
 def _find_artifact(root: Path) -> SimArtifact | None:
@@ -42,8 +50,15 @@ def _find_artifact(root: Path) -> SimArtifact | None:
 class VirtualBoard:
     """A Verilator-simulated board behind the ``BoardDriver`` interface."""
 
-    def __init__(self, fpga_id: int, data_dir: Path, limits: BuildLimits | None = None) -> None:
+    def __init__(
+        self,
+        fpga_id: int,
+        data_dir: Path,
+        limits: BuildLimits | None = None,
+        cache: BuildCache | None = None,
+    ) -> None:
         self.fpga_id = fpga_id
+        self._cache = cache
         self._builds = data_dir / "builds"
         self._run_dir = data_dir / "boards" / str(fpga_id)
         self._limits = limits or BuildLimits()
@@ -55,6 +70,8 @@ class VirtualBoard:
         key = cache_key(source)
         final = self._builds / key
         cached = _find_artifact(final)
+        if cached is None and self._cache is not None and await self._fetch(key, final, log):
+            cached = _find_artifact(final)
         if cached is not None:
             artifact = cached
             name = str(artifact.path.relative_to(self._builds.resolve()))
@@ -71,7 +88,23 @@ class VirtualBoard:
             scratch.rename(final)
         except OSError:  # the same design finished building for another board first
             shutil.rmtree(scratch, ignore_errors=True)
+        if self._cache is not None:
+            try:
+                await self._cache.put_dir(key, final, {"board_kind": "virtual"})
+            except Exception as exc:  # only a later rebuild is lost
+                await log("build", f"could not store the build in the build cache: {exc}")
         return BuildOutput(f"{key}/{inner}", artifact.window_base, artifact.window_size)
+
+    async def _fetch(self, key: str, final: Path, log: LogFn) -> bool:
+        assert self._cache is not None
+        try:
+            found = await self._cache.get_dir(key, final)
+        except Exception as exc:
+            await log("build", f"build cache unavailable ({exc}); building")
+            return False
+        if found:
+            await log("build", f"cache hit: compiled simulator {key[:12]} from the build cache")
+        return found
 
     async def program(self, output: BuildOutput, log: LogFn) -> None:
         await self.reset()

@@ -40,6 +40,8 @@ class FPGASummary(msgspec.Struct):
     state: BoardState
     session: SessionResponse | None
     current_job_id: uuid.UUID | None
+    driver: str = "virtual"
+    in_service: bool = True
 
 
 class JobResponse(msgspec.Struct):
@@ -51,6 +53,9 @@ class JobResponse(msgspec.Struct):
     updated_at: datetime
     stage: str | None = None
     error: str | None = None
+    cache_hit: bool | None = None
+    utilisation: dict[str, int] | None = None
+    fmax_mhz: float | None = None
 
 
 class SubmitResponse(msgspec.Struct):

@@ -105,6 +105,7 @@ async def _ws_events(socket: WebSocket[Any, Any, Any], fpga_id: int | None) -> N
     except InvalidRequest as exc:
         await socket.close(code=4422, reason=exc.message[:120])
         return
+
     async def pump() -> None:
         try:
             async for item in svc.hub.follow(flt, after):

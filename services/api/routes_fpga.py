@@ -42,6 +42,8 @@ def summary(board: BoardView) -> FPGASummary:
         state=board.state,
         session=session,
         current_job_id=board.current_job_id,
+        driver=board.driver,
+        in_service=board.in_service,
     )
 
 

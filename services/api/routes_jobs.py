@@ -29,6 +29,9 @@ def job_response(job: JobView) -> JobResponse:
         updated_at=job.updated_at,
         stage=job.stage,
         error=job.error,
+        cache_hit=job.cache_hit,
+        utilisation=job.utilisation,
+        fmax_mhz=job.fmax_mhz,
     )
 
 

@@ -18,6 +18,7 @@ from services.domain.errors import (
     FpgaNotIdle,
     FpgaNotReserved,
     FpgaNotResettable,
+    FpgaOutOfService,
     JobNotCancellable,
     JobNotFound,
     NoActiveSession,
@@ -43,6 +44,8 @@ def decide(command: Command, board: BoardView, job: JobView | None = None) -> Bo
     fpga_id = board.fpga_id
     match command:
         case Submit():
+            if not board.in_service:
+                raise FpgaOutOfService(f"FPGA {fpga_id} is out of service.")
             if board.state != "idle":
                 raise FpgaNotIdle(f"FPGA {fpga_id} is {board.state}, not idle.")
             return JobQueued(

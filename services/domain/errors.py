@@ -18,6 +18,10 @@ class FpgaNotIdle(DomainError):
     code = "fpga_not_idle"
 
 
+class FpgaOutOfService(DomainError):
+    code = "fpga_out_of_service"
+
+
 class FpgaNotReserved(DomainError):
     code = "fpga_not_reserved"
 

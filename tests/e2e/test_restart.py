@@ -103,7 +103,7 @@ def test_hwbridge_killed_mid_build_is_restarted_and_the_build_completes(tmp_path
             job_id = r.json()["job_id"]
             wait_stage(http, 0, job_id, "building")
             assert system.proc is not None
-            bridge = _child_pid(system.proc.pid, "services.cli hwbridge")
+            bridge = _child_pid(system.proc.pid, "-m hwbridge")
             os.kill(bridge, signal.SIGKILL)  # a crash, not a clean stop
             job = wait_job(http, 0, job_id)
             assert job["status"] == "complete", http.get(f"/fpga/0/jobs/{job_id}/logs").text

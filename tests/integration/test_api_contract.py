@@ -34,7 +34,7 @@ from projections.runner import ProjectionRunner
 from tests.fakes import WINDOW_SIZE, reservation
 
 DESIGN = b"from migen import *\n\nclass Design(Module):\n    pass\n"
-SUMMARY_FIELDS = {"fpga_id", "state", "session", "current_job_id"}
+SUMMARY_FIELDS = {"fpga_id", "state", "session", "current_job_id", "driver", "in_service"}
 SESSION_FIELDS = {"session_id", "fpga_id", "owner", "expires_at"}
 JOB_FIELDS = {"job_id", "fpga_id", "type", "status", "created_at", "updated_at"}
 
@@ -156,6 +156,8 @@ async def test_list_shows_ten_idle_boards(client: httpx.AsyncClient) -> None:
             "state": "idle",
             "session": None,
             "current_job_id": None,
+            "driver": "virtual",
+            "in_service": True,
         }
 
 
@@ -178,6 +180,8 @@ async def test_get_one_board(client: httpx.AsyncClient) -> None:
         "state": "idle",
         "session": None,
         "current_job_id": None,
+        "driver": "virtual",
+        "in_service": True,
     }
 
 
@@ -212,6 +216,8 @@ async def test_submit_queues_a_build_and_the_board_shows_it_at_once(
         "state": "queued",
         "session": None,
         "current_job_id": str(job_id),
+        "driver": "virtual",
+        "in_service": True,
     }
     job = (await client.get(f"/fpga/3/jobs/{job_id}")).json()
     assert JOB_FIELDS <= set(job)
@@ -395,6 +401,8 @@ async def test_reset_of_a_reserved_board_ends_the_session(
         "state": "programming",
         "session": None,
         "current_job_id": body["job_id"],
+        "driver": "virtual",
+        "in_service": True,
     }
     job = (await client.get(f"/fpga/7/jobs/{body['job_id']}")).json()
     assert (job["type"], job["status"]) == ("reset", "queued")
@@ -541,6 +549,8 @@ async def test_cancel_a_queued_build_then_it_is_not_cancellable(
         "state": "idle",
         "session": None,
         "current_job_id": None,
+        "driver": "virtual",
+        "in_service": True,
     }
     assert_error(await client.delete(f"/fpga/3/jobs/{job_id}"), 409, "job_not_cancellable")
     cancels = [s.event for s in await store.read_board(3) if isinstance(s.event, JobCancelled)]
@@ -610,6 +620,8 @@ async def test_release_ends_the_session_and_queues_a_reset(
         "state": "programming",
         "session": None,
         "current_job_id": body["job_id"],
+        "driver": "virtual",
+        "in_service": True,
     }
     assert_error(await client.get("/fpga/9/session"), 404, "no_active_session")
     assert_error(await client.post("/fpga/9/session/release"), 404, "no_active_session")

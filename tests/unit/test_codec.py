@@ -15,6 +15,7 @@ from events.types import (
     BOARD_EVENT_TYPES,
     BoardEvent,
     BoardFaulted,
+    BoardRegistered,
     BoardReset,
     BuildFailed,
     BuildStarted,
@@ -32,6 +33,8 @@ from events.types import (
     RunStarted,
     SessionOpened,
     SessionReleased,
+    StreamClosed,
+    StreamOpened,
     WishboneResult,
 )
 
@@ -81,6 +84,29 @@ SAMPLES: list[BoardEvent] = [
     ResetStarted(fpga_id=5, job_id=J),
     BoardReset(fpga_id=6, job_id=J),
     BoardFaulted(fpga_id=7, reason="simulator died", job_id=None),
+    StreamOpened(fpga_id=2, stream_id=J, session_id=J, owner="key-abc"),
+    StreamClosed(
+        fpga_id=2,
+        stream_id=J,
+        session_id=J,
+        reads=3,
+        writes=2,
+        words_read=9,
+        words_written=4,
+        errors=1,
+        digest="ab" * 32,
+        reason="client closed",
+    ),  # fmt: skip
+    BoardRegistered(
+        fpga_id=4,
+        driver="ecp5_evn",
+        host="lab-a",
+        in_service=False,
+        serial_url="/dev/ttyUSB1",
+        baudrate=115200,
+        cable="ft2232",
+        serial_number="FT1234",
+    ),  # fmt: skip
 ]
 
 

@@ -1,0 +1,82 @@
+"""``python -m hwbridge``: the board workers of this host (``fpga-cloud hwbridge`` runs this).
+
+Configured by the environment: ``NATS_URL`` (required), ``FPGA_CLOUD_DATA_DIR``,
+``FPGA_CLOUD_INVENTORY`` (board inventory TOML; default 10 virtual boards),
+``FPGA_CLOUD_HWBRIDGE_HOST`` (which inventory host this is; default ``local``),
+``FPGA_CLOUD_LEASE_SECONDS``, ``FPGA_CLOUD_BUILD_TIMEOUT_S``, ``FPGA_CLOUD_BUILD_MEMORY_MB``,
+``FPGA_CLOUD_BUILD_SLOTS``, ``FPGA_CLOUD_STREAM_REPLICAS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from events.boards import parse_board_ids
+from hwbridge.inventory import InventoryError, inventory_from_env
+from hwbridge.main import BridgeConfig, serve
+from hwbridge.virtual.build import BuildLimits
+
+EXIT_CONFIG = 2
+
+
+def config_from_env(boards: str | None, data_dir: str | None) -> BridgeConfig:
+    """Raises InventoryError or ValueError on bad configuration."""
+    e = os.environ
+    nats_url = e.get("NATS_URL")
+    if not nats_url:
+        raise ValueError("NATS_URL is not set: point it at the service's NATS server")
+    limits = BuildLimits(
+        timeout_s=float(e.get("FPGA_CLOUD_BUILD_TIMEOUT_S", "300")),
+        memory_bytes=int(e.get("FPGA_CLOUD_BUILD_MEMORY_MB", "2048")) * 1024**2,
+    )
+    inventory = inventory_from_env()
+    return BridgeConfig(
+        nats_url=nats_url,
+        fpga_ids=parse_board_ids(boards or e.get("FPGA_CLOUD_BOARDS", "0-9")),
+        data_dir=Path(data_dir or e.get("FPGA_CLOUD_DATA_DIR", "var")).resolve(),
+        host=e.get("FPGA_CLOUD_HWBRIDGE_HOST", "local"),
+        inventory=inventory,
+        lease_seconds=int(e.get("FPGA_CLOUD_LEASE_SECONDS", "3600")),
+        stream_replicas=int(e.get("FPGA_CLOUD_STREAM_REPLICAS", "1")),
+        build_slots=int(e.get("FPGA_CLOUD_BUILD_SLOTS", "0")) or os.cpu_count() or 1,
+        build_limits=limits,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fpga-cloud hwbridge", description=__doc__)
+    parser.add_argument("--boards", help="board ids, e.g. 0-9 (FPGA_CLOUD_BOARDS)")
+    parser.add_argument("--data-dir", help="data directory (FPGA_CLOUD_DATA_DIR)")
+    parser.add_argument("--check-inventory", action="store_true",
+                        help="validate the inventory and exit")  # fmt: skip
+    args = parser.parse_args(argv)
+    if args.check_inventory:
+        try:
+            inventory_from_env()
+        except InventoryError as exc:
+            print(f"fpga-cloud: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        config = config_from_env(args.boards, args.data_dir)
+    except (InventoryError, ValueError) as exc:
+        print(f"fpga-cloud: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover - uvloop is a dependency
+        pass
+    asyncio.run(serve(config))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
