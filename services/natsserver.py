@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import json
 import os
 import shutil
@@ -12,6 +14,13 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "nats.conf"
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the parent dies, so no server outlives it."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 class NatsServerError(RuntimeError):
@@ -72,6 +81,7 @@ class NatsServer:
             stderr=log,
             stdin=asyncio.subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         log.close()
         deadline = asyncio.get_running_loop().time() + timeout

@@ -13,6 +13,15 @@ from events.store import EventStore
 from services.natsserver import NatsServer
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--board-config",
+        metavar="PATH",
+        default=None,
+        help="board inventory (TOML) naming a real ecp5_evn board; enables tests marked hardware",
+    )
+
+
 @pytest.fixture
 async def nats_server(tmp_path: Path) -> AsyncIterator[NatsServer]:
     server = NatsServer(tmp_path / "nats")

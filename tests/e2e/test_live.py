@@ -48,7 +48,9 @@ def test_watch_a_build_follow_its_log_then_stream_wishbone(
     seen: list[dict[str, Any]] = []
     stop = threading.Event()
     watcher = threading.Thread(
-        target=collect_sse, args=(f"{system.base}/fpga/2/events", seen, stop), daemon=True
+        target=collect_sse,
+        args=(f"{system.base}/fpga/2/events?type={','.join(BUILD_STATES)}", seen, stop),
+        daemon=True,
     )
     watcher.start()
     time.sleep(0.3)
@@ -90,6 +92,7 @@ def test_watch_a_build_follow_its_log_then_stream_wishbone(
     export = subprocess.run([*cli, "replay", "--board", "2", "--jsonl"], env=env, cwd=REPO,
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     lines = [json.loads(line) for line in export.stdout.splitlines()]
-    types = [line["type"] for line in lines]
+    types = [line["type"] for line in lines if line["type"] != "BoardRegistered"]
+    assert lines[0]["type"] == "BoardRegistered" and lines[0]["payload"]["driver"] == "virtual"
     assert types[: len(BUILD_STATES)] == BUILD_STATES
     assert "StreamOpened" in types and "StreamClosed" in types and "SessionReleased" in types

@@ -1,9 +1,8 @@
 """Options of the tests that need a real board.
 
-Run them as ``pytest tests/hardware --board-config PATH``: PATH is a board inventory file (see
-examples/inventory.toml) with at least one ``ecp5_evn`` board on this host. This conftest is
-only loaded at start-up when ``tests/hardware`` is named on the command line, which is what makes
-the option known; without the option the tests are skipped.
+Run them as ``pytest --board-config PATH`` (or ``pytest tests/hardware --board-config PATH``):
+PATH is a board inventory file (see examples/inventory.toml) with at least one ``ecp5_evn``
+board on this host. The option is declared in tests/conftest.py; without it they are skipped.
 """
 
 from __future__ import annotations
@@ -11,15 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--board-config",
-        metavar="PATH",
-        default=None,
-        help="board inventory (TOML) naming a real ecp5_evn board; enables tests marked hardware",
-    )
 
 
 @pytest.fixture

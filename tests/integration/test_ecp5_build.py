@@ -9,6 +9,7 @@ does not fit is a second, shorter real run (it stops in placement, ~11 s).
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -167,8 +168,10 @@ async def test_second_build_is_a_cache_hit_without_the_toolchain(
     log = TimedLog()
     output = await other.build(uuid.uuid4(), source, log)
     assert output == BuildOutput(
-        echo.output.artifact, echo.output.window_base, echo.output.window_size, cache_hit=True
-    )
+        echo.output.artifact, echo.output.window_base, echo.output.window_size, cache_hit=True,
+        utilisation=echo.output.utilisation, fmax_mhz=echo.output.fmax_mhz,
+    )  # fmt: skip
+    assert output.utilisation is not None and output.utilisation["LUT4"] > 0
     assert "from the fpga-builds bucket" in log.text() and "cache hit" in log.text()
     copy = BitstreamArtifact.load(tmp_path / "host-b" / "builds" / "ecp5_evn" / output.artifact)
     assert copy.path.read_bytes() == echo.artifact.path.read_bytes()
@@ -229,4 +232,20 @@ async def test_timeout_kills_every_tool(tmp_path: Path) -> None:
     assert caught.value.kind == "timeout"
     assert caught.value.reason.startswith("build timed out after 6 s (in the ")
     assert "yosys" in log.stages()  # it was killed while a tool ran, not before
+    # SIGKILL is sent to the whole group at once; give the kernel a moment to reap them.
+    deadline = time.monotonic() + 5
+    while _processes_in(out.resolve()) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
     assert _processes_in(out.resolve()) == []
+
+
+@pytest.mark.parametrize("name", ["counter.py", "mac.py"])
+async def test_every_other_example_builds_to_a_bitstream(tmp_path: Path, name: str) -> None:
+    """echo_regs.py is built by the shared fixture; these are the rest of examples/."""
+    log = TimedLog()
+    source = (REPO / "examples" / name).read_bytes()
+    art = await build_bitstream(source, tmp_path / "build", log, limits=LIMITS,
+                                cache_dir=YOWASP_CACHE)  # fmt: skip
+    assert art.path.read_bytes()[:2] == b"\xff\x00" and art.size_bytes > 100_000
+    assert art.fmax_mhz >= art.target_mhz
+    assert art.utilisation["LUT4"] > 0

@@ -96,7 +96,7 @@ SAMPLES: list[BoardEvent] = [
         errors=1,
         digest="ab" * 32,
         reason="client closed",
-    ),  # fmt: skip
+    ),
     BoardRegistered(
         fpga_id=4,
         driver="ecp5_evn",
@@ -106,7 +106,7 @@ SAMPLES: list[BoardEvent] = [
         baudrate=115200,
         cable="ft2232",
         serial_number="FT1234",
-    ),  # fmt: skip
+    ),
 ]
 
 
