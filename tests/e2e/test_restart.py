@@ -90,8 +90,26 @@ def test_stop_mid_build_then_start_resumes_and_views_equal_replay(tmp_path: Path
                 fpga_id = int(str(view["fpga_id"]))  # type: ignore[index]
                 assert http.get(f"/fpga/{fpga_id}/jobs/{jid}").json() == view
             assert http.get(f"/fpga/2/jobs/{job_id}/logs").text == logs[job_id]
+
+            # An SSE client that saw events up to `mark` before the restart resumes after it.
+            history = http.get("/audit/events", params={"limit": 1000}).json()["events"]
+            mark = history[len(history) // 2]["seq"]
+            expected = [e["seq"] for e in history if e["seq"] > mark]
+            got = _sse_ids(http, {"Last-Event-ID": str(mark)}, len(expected))
+            assert got == expected
     finally:
         system.stop()
+
+
+def _sse_ids(http: httpx.Client, headers: dict[str, str], count: int) -> list[int]:
+    ids: list[int] = []
+    with http.stream("GET", "/events", headers=headers) as resp:
+        for line in resp.iter_lines():
+            if line.startswith("id: "):
+                ids.append(int(line[4:]))
+                if len(ids) == count:
+                    break
+    return ids
 
 
 def test_hwbridge_killed_mid_build_is_restarted_and_the_build_completes(tmp_path: Path) -> None:

@@ -234,7 +234,7 @@ async def test_timeout_kills_every_tool(tmp_path: Path) -> None:
     assert "yosys" in log.stages()  # it was killed while a tool ran, not before
     # SIGKILL is sent to the whole group at once; give the kernel a moment to reap them.
     deadline = time.monotonic() + 5
-    while _processes_in(out.resolve()) and time.monotonic() < deadline:
+    while _processes_in(out.resolve()) and time.monotonic() < deadline:  # noqa: ASYNC110 - polling /proc
         await asyncio.sleep(0.05)
     assert _processes_in(out.resolve()) == []
 
