@@ -57,6 +57,16 @@ class RawClient:
     async def request(
         self, method: str, path: str, body: bytes = b"", content_type: str = "application/json"
     ) -> tuple[int, bytes]:
+        try:
+            return await self._request(method, path, body, content_type)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            # The server closed an idle keep-alive connection: open a new one, once.
+            await self.close()
+            return await self._request(method, path, body, content_type)
+
+    async def _request(
+        self, method: str, path: str, body: bytes, content_type: str
+    ) -> tuple[int, bytes]:
         if self._reader is None or self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
