@@ -24,17 +24,16 @@ from typing import TYPE_CHECKING
 
 from hwbridge.cache import BuildCache, cache_key, toolchain_versions
 from hwbridge.drivers.base import BoardDriver, BuildError, BuildOutput, DriverError, LogFn
+from hwbridge.drivers.bridgelink import open_checked, window_read, window_write
 from hwbridge.ecp5.artifact import BitstreamArtifact
 from hwbridge.ecp5.build import BuildLimits, DesignBuildError, build_bitstream
 from hwbridge.ecp5.constants import BASE_DESIGN, BASE_SOC_VERSION, BOARD_KIND
 from hwbridge.ecp5.programmer import program_bitstream
 from hwbridge.inventory import BoardConfig
-from hwbridge.uartbone import UARTBoneClient, UARTBoneError
+from hwbridge.uartbone import UARTBoneClient
 
 _log = logging.getLogger(__name__)
 
-SCRATCH_ADDRESS = 0x4  # LiteX ctrl_scratch CSR, reset value below: a cheap liveness probe
-SCRATCH_RESET_VALUE = 0x12345678
 LINK_TIMEOUT_S = 1.0
 PROGRAM_TIMEOUT_S = 60.0
 BITSTREAM_FILE = "design.bit"
@@ -212,17 +211,7 @@ class Ecp5Board:
         url = self.config.serial_url
         assert url is not None  # checked in __init__
         link = UARTBoneClient(url, baudrate=self.config.baudrate, timeout=self._link_timeout_s)
-        try:
-            await asyncio.to_thread(link.open)
-            scratch = await asyncio.to_thread(link.read, SCRATCH_ADDRESS, 1)
-        except UARTBoneError as exc:
-            link.close()
-            raise DriverError(f"board not answering over UARTBone on {url}: {exc}") from None
-        if scratch != [SCRATCH_RESET_VALUE]:
-            link.close()
-            raise DriverError(
-                f"board not answering: health probe read 0x{scratch[0]:08x}, expected 0x12345678"
-            )
+        await open_checked(link)
         self._link = link
 
     async def program(self, output: BuildOutput, log: LogFn) -> None:
@@ -238,32 +227,14 @@ class Ecp5Board:
     async def read(self, offset: int, count: int, *, fixed: bool = False) -> list[int]:
         """Read ``count`` words at a byte offset in the window (``fixed``: one address)."""
         link = self._require_link()
-        address = self._window_base + offset
-        try:
-            return await asyncio.to_thread(link.read, address, count, fixed=fixed)
-        except UARTBoneError as exc:
-            raise DriverError(f"read failed: {exc}") from None
+        return await window_read(link, self._window_base + offset, count, fixed)
 
     async def write(
         self, offset: int, words: Sequence[int], *, fixed: bool = False, confirm: bool = True
     ) -> None:
         """Write words at a byte offset inside the window; ``confirm`` adds a barrier read."""
         link = self._require_link()
-        address = self._window_base + offset
-        try:
-            await asyncio.to_thread(self._write, link, address, words, fixed, confirm)
-        except UARTBoneError as exc:
-            raise DriverError(f"write failed: {exc}") from None
-
-    @staticmethod
-    def _write(
-        link: UARTBoneClient, address: int, words: Sequence[int], fixed: bool, confirm: bool
-    ) -> None:
-        # UARTBone writes are posted; the bridge handles frames in order, so a read of the
-        # scratch register answering proves the write reached the bus.
-        link.write(address, words, fixed=fixed)
-        if confirm:
-            link.read(SCRATCH_ADDRESS, 1)
+        await window_write(link, self._window_base + offset, words, fixed, confirm)
 
     def _require_link(self) -> UARTBoneClient:
         if not self.programmed():

@@ -6,7 +6,6 @@ Compiled simulators are cached on disk by design hash, so re-submitting a design
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import shutil
@@ -17,15 +16,14 @@ from pathlib import Path
 from hwbridge.cache import BuildCache, toolchain_versions
 from hwbridge.cache import cache_key as build_cache_key
 from hwbridge.drivers.base import BuildError, BuildOutput, DriverError, LogFn
-from hwbridge.uartbone import UARTBoneClient, UARTBoneError
+from hwbridge.drivers.bridgelink import open_checked, window_read, window_write
+from hwbridge.uartbone import UARTBoneClient
 from hwbridge.virtual.artifact import SimArtifact
 from hwbridge.virtual.build import BuildLimits, DesignBuildError, build_sim
 from hwbridge.virtual.simulator import Simulation, SimulationError
 
 # Bump when the base SoC or the simulator build changes, so cached builds are not reused.
 BASE_SOC_VERSION = "sim-1"
-SCRATCH_ADDRESS = 0x4  # LiteX ctrl_scratch CSR, reset value below: a cheap liveness probe
-SCRATCH_RESET_VALUE = 0x12345678
 LINK_TIMEOUT_S = 1.0
 
 
@@ -120,46 +118,22 @@ class VirtualBoard:
         await log("program", f"simulation listening on 127.0.0.1:{self._sim.port}")
         link = UARTBoneClient(self._sim.url, timeout=LINK_TIMEOUT_S)
         try:
-            await asyncio.to_thread(link.open)
-            scratch = await asyncio.to_thread(link.read, SCRATCH_ADDRESS, 1)
-        except UARTBoneError as exc:
-            link.close()
+            await open_checked(link)
+        except DriverError:
             await self.reset()
-            raise DriverError(f"the board did not answer over UARTBone: {exc}") from None
-        if scratch != [SCRATCH_RESET_VALUE]:
-            link.close()
-            await self.reset()
-            raise DriverError(f"health probe read 0x{scratch[0]:08x}, expected 0x12345678")
+            raise
         self._link = link
         self._window_base = artifact.window_base
 
     async def read(self, offset: int, count: int, *, fixed: bool = False) -> list[int]:
         link = self._require_link()
-        address = self._window_base + offset
-        try:
-            return await asyncio.to_thread(link.read, address, count, fixed=fixed)
-        except UARTBoneError as exc:
-            raise DriverError(f"read failed: {exc}") from None
+        return await window_read(link, self._window_base + offset, count, fixed)
 
     async def write(
         self, offset: int, words: Sequence[int], *, fixed: bool = False, confirm: bool = True
     ) -> None:
         link = self._require_link()
-        address = self._window_base + offset
-        try:
-            await asyncio.to_thread(self._write, link, address, words, fixed, confirm)
-        except UARTBoneError as exc:
-            raise DriverError(f"write failed: {exc}") from None
-
-    @staticmethod
-    def _write(
-        link: UARTBoneClient, address: int, words: Sequence[int], fixed: bool, confirm: bool
-    ) -> None:
-        # UARTBone writes are posted; the bridge handles frames in order, so a read of the
-        # scratch register answering proves the write reached the bus.
-        link.write(address, words, fixed=fixed)
-        if confirm:
-            link.read(SCRATCH_ADDRESS, 1)
+        await window_write(link, self._window_base + offset, words, fixed, confirm)
 
     def _require_link(self) -> UARTBoneClient:
         if self._link is None or self._sim is None or not self._sim.alive():
