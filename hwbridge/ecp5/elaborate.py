@@ -39,7 +39,6 @@ from hwbridge.ecp5.toolchain import (
 from hwbridge.virtual.elaborate import (
     BUILD_SUBDIR,
     EXIT_COMPILE,
-    EXIT_DESIGN,
     EXIT_ELABORATE,
     EXIT_OK,
     EXIT_USAGE,
@@ -49,7 +48,7 @@ from hwbridge.virtual.elaborate import (
     _PlainFormatter,
     _stage,
     _user_traceback,
-    load_design_module,
+    load_checked_design,
 )
 
 #: The design needs more of some resource than the LFE5UM5G-85F has.
@@ -82,24 +81,10 @@ def elaborate(design_py: Path, out_dir: Path, baudrate: int) -> int:
     # LiteX is imported here so the toolchain phase never loads it.
     from hwbridge.ecp5 import soc as board
 
-    print(f"loading {design_py.name}", flush=True)
-    try:
-        module = load_design_module(design_py)
-        design_cls = getattr(module, "Design", None)
-        if design_cls is None:
-            raise board.DesignContractError("design.py defines no class named 'Design'")
-        if not isinstance(design_cls, type):
-            raise board.DesignContractError("Design in design.py must be a class")
-        design = design_cls()
-        window_size = board.check_design(design)
-    except board.DesignContractError as exc:
-        return _fail(EXIT_DESIGN, f"design contract violated: {exc}")
-    except (Exception, SystemExit) as exc:
-        print(_user_traceback(exc, design_py), file=sys.stderr, end="", flush=True)
-        return _fail(EXIT_DESIGN, f"design.py raised {_describe(exc)}")
-
-    last = board.USER_WINDOW_BASE + window_size - 1
-    print(f"user window: {board.USER_WINDOW_BASE:#010x}..{last:#010x}", flush=True)
+    loaded = load_checked_design(design_py)
+    if isinstance(loaded, int):
+        return loaded
+    design, window_size = loaded
     try:
         from litex.soc.integration.builder import Builder
 

@@ -25,6 +25,7 @@ import sys
 import traceback
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 STAGE_MARKER = "::hwbridge-stage::"
 ERROR_MARKER = "::hwbridge-error::"
@@ -162,19 +163,12 @@ def _compile(gateware: Path) -> int:
     return EXIT_OK
 
 
-def run(design_py: Path, out_dir: Path) -> int:
-    """Load, check, elaborate and compile one design.
-
-    Args:
-        design_py: The user's design file.
-        out_dir: Build directory owned by this build alone.
+def load_checked_design(design_py: Path) -> tuple[Any, int] | int:
+    """Instantiate the user's ``Design`` and check the contract (the same for every board).
 
     Returns:
-        The process exit code (``EXIT_*``).
+        The design and its window size, or the exit code after reporting what was wrong.
     """
-    _stage("elaborate")
-    # LiteX is imported here, not at module level, so `--help`-style failures stay cheap and a
-    # broken LiteX install is reported as an elaboration error rather than a crash.
     from hwbridge.virtual import soc as board
 
     print(f"loading {design_py.name}", flush=True)
@@ -192,9 +186,30 @@ def run(design_py: Path, out_dir: Path) -> int:
     except (Exception, SystemExit) as exc:
         print(_user_traceback(exc, design_py), file=sys.stderr, end="", flush=True)
         return _fail(EXIT_DESIGN, f"design.py raised {_describe(exc)}")
-
     last = board.USER_WINDOW_BASE + window_size - 1
     print(f"user window: {board.USER_WINDOW_BASE:#010x}..{last:#010x}", flush=True)
+    return design, window_size
+
+
+def run(design_py: Path, out_dir: Path) -> int:
+    """Load, check, elaborate and compile one design.
+
+    Args:
+        design_py: The user's design file.
+        out_dir: Build directory owned by this build alone.
+
+    Returns:
+        The process exit code (``EXIT_*``).
+    """
+    _stage("elaborate")
+    # LiteX is imported here, not at module level, so `--help`-style failures stay cheap and a
+    # broken LiteX install is reported as an elaboration error rather than a crash.
+    from hwbridge.virtual import soc as board
+
+    loaded = load_checked_design(design_py)
+    if isinstance(loaded, int):
+        return loaded
+    design, window_size = loaded
     gateware = out_dir / BUILD_SUBDIR / "gateware"
     try:
         from litex.soc.integration.builder import Builder
