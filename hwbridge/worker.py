@@ -14,7 +14,6 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from msgspec.structs import replace
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
@@ -36,20 +35,18 @@ from events.types import (
     ResetStarted,
     RunStarted,
     SessionOpened,
-    WishboneResult,
 )
 from hwbridge import worklist
 from hwbridge.drivers.base import BoardDriver, BuildError, BuildOutput, DriverError
 from hwbridge.logsink import LogSink
 from hwbridge.streamserver import WishboneResponder
+from hwbridge.transaction import run_transaction
 
 log = logging.getLogger(__name__)
 
 MAX_BUILD_ATTEMPTS = 2
 PROGRAM_TIMEOUT_S = 60.0
-RUN_TIMEOUT_S = 30.0
 WATCH_INTERVAL_S = 1.0
-OP_WRITE = 1
 
 
 class BoardWorker:
@@ -289,25 +286,8 @@ class BoardWorker:
         return await self._append(opened)
 
     async def _run(self, item: worklist.WorkItem) -> None:
-        run = item.run
-        assert run is not None
-        started = time.perf_counter()
-        try:
-            if not self._driver.programmed():
-                raise DriverError("the board has no design loaded")
-            if run.op == OP_WRITE:
-                await asyncio.wait_for(self._driver.write(run.address, run.data), RUN_TIMEOUT_S)
-                data = list(run.data)
-            else:
-                data = await asyncio.wait_for(
-                    self._driver.read(run.address, run.count), RUN_TIMEOUT_S
-                )
-            result = WishboneResult(fpga_id=self.fpga_id, job_id=item.job_id, ok=True, data=data)
-        except (DriverError, TimeoutError) as exc:
-            error = str(exc) or "the board did not answer in time"
-            result = WishboneResult(fpga_id=self.fpga_id, job_id=item.job_id, ok=False, error=error)
-        elapsed_us = int((time.perf_counter() - started) * 1e6)
-        await self._append(replace(result, duration_us=elapsed_us))
+        assert item.run is not None
+        await self._append(await run_transaction(self._driver, item.run))
 
     async def _watch_loaded_design(self) -> None:
         """Bring back a reserved board's design after a restart; fault it if it died."""
