@@ -27,7 +27,7 @@ from migen import ClockDomain, Module
 
 from hwbridge.ecp5.constants import BOARD_KIND, CLK12_FREQ, DEFAULT_BAUDRATE, SYS_CLK_FREQ
 from hwbridge.virtual.soc import (
-    BUS_TIMEOUT_CYCLES,
+    BASE_SOC_OPTIONS,
     USER_WINDOW_BASE,
     DesignContractError,
     check_design,
@@ -93,19 +93,7 @@ class Ecp5BoardSoC(SoCCore):  # type: ignore[misc]
     ) -> None:
         self.crg = _CRG(platform, SYS_CLK_FREQ)
         SoCCore.__init__(
-            self,
-            platform,
-            SYS_CLK_FREQ,
-            cpu_type=None,
-            integrated_rom_size=0,
-            integrated_sram_size=0,
-            integrated_main_ram_size=0,
-            with_uart=False,
-            with_timer=False,
-            # Same bound in cycles as the virtual board, so a never-acked access behaves alike.
-            bus_timeout=BUS_TIMEOUT_CYCLES,
-            ident="hwbridge ecp5_evn board",
-            ident_version=False,
+            self, platform, SYS_CLK_FREQ, ident="hwbridge ecp5_evn board", **BASE_SOC_OPTIONS
         )
         self.add_uartbone(uart_name=UART_NAME, baudrate=baudrate)
         self.user = design

@@ -146,23 +146,26 @@ def check_design(design: object) -> int:
     return check_window_size(getattr(design, "size", DEFAULT_WINDOW_SIZE))
 
 
+# The base SoC of every board kind: no CPU, no memories, no console or timer; UARTBone is the
+# only master. The same bus timeout everywhere, so a never-acked access behaves alike.
+BASE_SOC_OPTIONS: dict[str, object] = {
+    "cpu_type": None,
+    "integrated_rom_size": 0,
+    "integrated_sram_size": 0,
+    "integrated_main_ram_size": 0,
+    "with_uart": False,
+    "with_timer": False,
+    "bus_timeout": BUS_TIMEOUT_CYCLES,
+    "ident_version": False,
+}
+
+
 class VirtualBoardSoC(SoCCore):  # type: ignore[misc]
     """CPU-less SoC: UARTBone master, LiteX control CSRs, the user's design as a slave."""
 
     def __init__(self, platform: SimBoardPlatform, design: Module, window_size: int) -> None:
         SoCCore.__init__(
-            self,
-            platform,
-            SYS_CLK_FREQ,
-            cpu_type=None,
-            integrated_rom_size=0,
-            integrated_sram_size=0,
-            integrated_main_ram_size=0,
-            with_uart=False,
-            with_timer=False,
-            bus_timeout=BUS_TIMEOUT_CYCLES,
-            ident="hwbridge virtual board",
-            ident_version=False,
+            self, platform, SYS_CLK_FREQ, ident="hwbridge virtual board", **BASE_SOC_OPTIONS
         )
         self.crg = CRG(platform.request("sys_clk"))
         # add_uartbone() expects UART pins; the sim's serial pads are a stream, so the bridge is

@@ -10,10 +10,13 @@ import pytest
 import uvicorn
 
 from events.store import EventStore
+from hwbridge.worker import BoardWorker
 from projections.runner import ProjectionRunner
 from services.api.app import create_app
 from services.audit.notary import Notary
 from services.settings import Settings
+from tests.fakes import FakeDriver
+from tests.integration.workerkit import FPGA, StartWorker
 
 
 @pytest.fixture
@@ -27,7 +30,7 @@ async def runner(store: EventStore) -> AsyncIterator[ProjectionRunner]:
 @pytest.fixture
 async def client(store: EventStore, runner: ProjectionRunner) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(store, runner, Settings(max_upload_bytes=4096))
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]  # Litestar is ASGI
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as c:
         yield c
 
@@ -60,3 +63,23 @@ async def live_api(store: EventStore) -> AsyncIterator[LiveApi]:
     await task
     await notary.stop()
     await runner.stop()
+
+
+@pytest.fixture
+async def start_worker(store: EventStore) -> AsyncIterator[StartWorker]:
+    """Start workers on demand; every one is stopped before the server goes away."""
+    started: list[BoardWorker] = []
+
+    async def start(
+        driver: FakeDriver, *, slots: asyncio.Semaphore | None = None, fpga_id: int = FPGA
+    ) -> BoardWorker:
+        worker = BoardWorker(
+            store, fpga_id, driver, build_slots=slots or asyncio.Semaphore(2), lease_seconds=600
+        )
+        await worker.start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        await worker.stop()

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import struct
-import threading
 import time
-import tty
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +22,7 @@ from hwbridge.ecp5.artifact import BitstreamArtifact
 from hwbridge.ecp5.constants import BASE_DESIGN
 from hwbridge.ecp5.programmer import TOOL_ENV, program_bitstream
 from hwbridge.inventory import BoardConfig
+from tests.ptyboard import FarSide
 
 WINDOW = 0x4000_0000
 
@@ -161,48 +159,6 @@ def _alive(pid: int) -> bool:
 
 
 # --- the driver's programming step -------------------------------------------------------------
-
-
-class FarSide:
-    """The board end of the UART: a pty master that never answers, or answers like the SoC."""
-
-    def __init__(self, *, answers: bool) -> None:
-        self.master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        self.path = os.ttyname(self._slave)
-        self.words = {1: 0x12345678}  # word address 1 = ctrl_scratch at byte 0x4
-        self.frames: list[tuple[int, int, list[int]]] = []
-        if answers:
-            threading.Thread(target=self._serve, daemon=True).start()
-
-    def _read(self, n: int) -> bytes:
-        out = b""
-        while len(out) < n:
-            chunk = os.read(self.master, n - len(out))
-            if not chunk:
-                raise EOFError
-            out += chunk
-        return out
-
-    def _serve(self) -> None:
-        try:
-            while True:
-                cmd, length, word = struct.unpack(">BBI", self._read(6))
-                step = 0 if cmd in (0x03, 0x04) else 1  # the fixed-address variants
-                if cmd in (0x01, 0x03):
-                    data = struct.unpack(f">{length}I", self._read(4 * length))
-                    self.frames.append((cmd, word, list(data)))
-                    self.words.update({word + step * i: v for i, v in enumerate(data)})
-                elif cmd in (0x02, 0x04):
-                    self.frames.append((cmd, word, []))
-                    words = [self.words.get(word + step * i, 0) for i in range(length)]
-                    os.write(self.master, struct.pack(f">{length}I", *words))
-        except (EOFError, OSError):
-            return
-
-    def close(self) -> None:
-        os.close(self.master)
-        os.close(self._slave)
 
 
 @pytest.fixture
