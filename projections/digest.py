@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 
 import msgspec
 
@@ -11,7 +12,7 @@ from projections.views import BoardView, JobView
 _encoder = msgspec.json.Encoder(order="sorted")
 
 
-def views_digest(boards: dict[int, BoardView], jobs: dict[object, JobView]) -> str:
+def views_digest(boards: dict[int, BoardView], jobs: dict[uuid.UUID, JobView]) -> str:
     """SHA-256 over the boards in id order and the jobs in job id order."""
     h = hashlib.sha256()
     for fpga_id in sorted(boards):

@@ -92,7 +92,7 @@ async def _rebuild(store: EventStore, api: str) -> int:
             break
         views.apply(stored.seq, stored.event)
     elapsed = time.perf_counter() - started
-    digest = views_digest(views.boards, views.jobs)  # type: ignore[arg-type]
+    digest = views_digest(views.boards, views.jobs)
     same = digest == live["digest"]
     verdict = "EQUAL" if same else "DIFFERENT"
     print(

@@ -99,6 +99,6 @@ class AuditController(Controller):
     async def views(self, request: Request[Any, Any, Any]) -> ViewsDigest:
         v = services(request).runner.views
         return ViewsDigest(
-            applied_seq=v.applied_seq, digest=views_digest(v.boards, v.jobs),  # type: ignore[arg-type]
+            applied_seq=v.applied_seq, digest=views_digest(v.boards, v.jobs),
             boards=len(v.boards), jobs=len(v.jobs),
         )  # fmt: skip

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,7 +37,7 @@ class HistoryFilter:
         return self.owner is None or getattr(e, "owner", None) == self.owner
 
 
-async def history(store: EventStore, flt: HistoryFilter) -> AsyncIterator[Stored]:
+async def history(store: EventStore, flt: HistoryFilter) -> AsyncGenerator[Stored, None]:
     """Matching events in stream order, from ``after_seq + 1`` to now."""
     subject = board_type_filter(flt.fpga_id, flt.event_type)
     async for stored in store.read(subject, start_seq=flt.after_seq + 1):
@@ -59,5 +59,5 @@ async def page(
             if len(out) >= limit:
                 return out, stored.seq
     finally:
-        await gen.aclose()  # type: ignore[attr-defined]
+        await gen.aclose()
     return out, None

@@ -96,4 +96,4 @@ async def test_views_digest_equals_a_fresh_fold(live_api: LiveApi, store: EventS
     async for stored in store.read("fpga.>"):
         fresh.apply(stored.seq, stored.event)
     assert live["applied_seq"] == seq
-    assert live["digest"] == views_digest(fresh.boards, fresh.jobs)  # type: ignore[arg-type]
+    assert live["digest"] == views_digest(fresh.boards, fresh.jobs)
