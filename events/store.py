@@ -18,10 +18,12 @@ from nats.js.errors import BadRequestError, NotFoundError
 
 from events.codec import decode_board_event, decode_log, encode, event_type
 from events.errors import EventStoreError, WrongExpectedSequence
+from events.keys import KeyLifecycle, encode_key_event, key_subject
 from events.streams import (
     AUDIT_STREAM_CONFIG,
     BOARD_STREAM_CONFIG,
     DESIGN_BUCKET_CONFIG,
+    KEY_STREAM_CONFIG,
     LOG_STREAM_CONFIG,
 )
 from events.subjects import (
@@ -106,7 +108,12 @@ class EventStore:
         Args:
             replicas: copies of each stream in a NATS cluster (3 in production, 1 alone).
         """
-        for base in (BOARD_STREAM_CONFIG, LOG_STREAM_CONFIG, AUDIT_STREAM_CONFIG):
+        for base in (
+            BOARD_STREAM_CONFIG,
+            LOG_STREAM_CONFIG,
+            AUDIT_STREAM_CONFIG,
+            KEY_STREAM_CONFIG,
+        ):
             config = base.evolve(num_replicas=replicas)
             try:
                 await self._js.add_stream(config)
@@ -145,6 +152,11 @@ class EventStore:
         """Append log lines of a job to the log stream (no concurrency check: logs only grow)."""
         return await self._publish(log_subject(entry.fpga_id, entry.job_id), encode(entry), None)
 
+    async def append_key_event(self, event: KeyLifecycle) -> Appended:
+        """Append one API key lifecycle event to the key stream (de-duplicated by event id)."""
+        headers = {"Nats-Msg-Id": event.event_id}
+        return await self._publish(key_subject(event), encode_key_event(event), headers)
+
     async def _publish(
         self, subject: str, payload: bytes, headers: dict[str, str] | None
     ) -> Appended:
@@ -158,9 +170,9 @@ class EventStore:
             raise EventStoreError(f"{ack.error.err_code}: {ack.error.description}")
         return Appended(seq=ack.seq, duplicate=ack.duplicate)
 
-    async def last_seq(self) -> int:
-        """The board stream's last sequence (0 when empty)."""
-        info = await self._js.stream_info(BOARD_STREAM)
+    async def last_seq(self, stream: str = BOARD_STREAM) -> int:
+        """A stream's last sequence (0 when empty); the board stream unless named."""
+        info = await self._js.stream_info(stream)
         return int(info.state.last_seq)
 
     async def read_board(self, fpga_id: int, *, start_seq: int = 1) -> list[Stored]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nats.js import api
 
+from events.keys import KEY_STREAM, KEY_SUBJECT_ROOT
 from events.subjects import (
     AUDIT_STREAM,
     AUDIT_SUBJECT,
@@ -47,6 +48,18 @@ AUDIT_STREAM_CONFIG = api.StreamConfig(
     storage=api.StorageType.FILE,
     retention=api.RetentionPolicy.LIMITS,
     discard=api.DiscardPolicy.NEW,
+    duplicate_window=120.0,
+    allow_direct=True,
+)
+
+# API key lifecycle (salted hashes only): kept forever; read by the API's key registry.
+KEY_STREAM_CONFIG = api.StreamConfig(
+    name=KEY_STREAM,
+    subjects=[f"{KEY_SUBJECT_ROOT}.*.*"],
+    storage=api.StorageType.FILE,
+    retention=api.RetentionPolicy.LIMITS,
+    discard=api.DiscardPolicy.NEW,
+    max_msg_size=8 * 1024,
     duplicate_window=120.0,
     allow_direct=True,
 )

@@ -100,11 +100,21 @@ class SessionOpened(Event, tag=True, frozen=True, kw_only=True):
 
 
 class SessionReleased(Event, tag=True, frozen=True, kw_only=True):
-    """The owner released the board; a reset job (``reset_job_id``) puts the base SoC back."""
+    """The owner (or an admin, ``by``) released the board; a reset job puts the base SoC back."""
 
     session_id: uuid.UUID
     reset_job_id: uuid.UUID
     owner: str
+    by: str = ""
+
+
+class SessionExpired(Event, tag=True, frozen=True, kw_only=True):
+    """The session's lease ran out; a reset job (owned by the session's owner) frees the board."""
+
+    session_id: uuid.UUID
+    reset_job_id: uuid.UUID
+    owner: str
+    expires_at: datetime
 
 
 class RunQueued(Event, tag=True, frozen=True, kw_only=True):
@@ -117,6 +127,8 @@ class RunQueued(Event, tag=True, frozen=True, kw_only=True):
     data: list[int] = msgspec.field(default_factory=list)
     count: int = 1
     session_id: uuid.UUID | None = None
+    lease_expires_at: datetime | None = None
+    """The session's renewed lease: each run extends it, up to the session's maximum length."""
 
 
 class RunStarted(Event, tag=True, frozen=True, kw_only=True):
@@ -193,6 +205,7 @@ class StreamOpened(Event, tag=True, frozen=True, kw_only=True):
     stream_id: uuid.UUID
     session_id: uuid.UUID
     owner: str
+    lease_expires_at: datetime | None = None
 
 
 class StreamClosed(Event, tag=True, frozen=True, kw_only=True):
@@ -219,6 +232,7 @@ BoardEvent = (
     | ProgrammingFailed
     | SessionOpened
     | SessionReleased
+    | SessionExpired
     | RunQueued
     | RunStarted
     | WishboneResult

@@ -25,6 +25,7 @@ from events.types import (
     ResetStarted,
     RunQueued,
     RunStarted,
+    SessionExpired,
     SessionOpened,
     SessionReleased,
     WishboneResult,
@@ -75,7 +76,11 @@ def apply(wl: Worklist, event: BoardEvent, seq: int) -> Worklist:
             return _add(wl, WorkItem(job_id=jid, kind="build", owner=owner, design_sha256=sha))
         case RunQueued(job_id=jid, owner=owner):
             return _add(wl, WorkItem(job_id=jid, kind="run", owner=owner, run=event))
-        case ResetQueued(job_id=jid, owner=owner) | SessionReleased(reset_job_id=jid, owner=owner):
+        case (
+            ResetQueued(job_id=jid, owner=owner)
+            | SessionReleased(reset_job_id=jid, owner=owner)
+            | SessionExpired(reset_job_id=jid, owner=owner)
+        ):
             return _add(
                 replace(wl, reserved=False), WorkItem(job_id=jid, kind="reset", owner=owner)
             )

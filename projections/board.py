@@ -22,8 +22,10 @@ from events.types import (
     ResetStarted,
     RunQueued,
     RunStarted,
+    SessionExpired,
     SessionOpened,
     SessionReleased,
+    StreamOpened,
     WishboneResult,
 )
 from projections.views import BoardView, SessionView
@@ -60,7 +62,11 @@ def apply(board: BoardView, event: BoardEvent, seq: int) -> BoardView:
             )
         case SessionOpened(session_id=sid, owner=owner, expires_at=expires):
             session = SessionView(
-                session_id=sid, fpga_id=board.fpga_id, owner=owner, expires_at=expires
+                session_id=sid,
+                fpga_id=board.fpga_id,
+                owner=owner,
+                expires_at=expires,
+                opened_at=event.occurred_at,
             )
             return replace(
                 board,
@@ -69,7 +75,11 @@ def apply(board: BoardView, event: BoardEvent, seq: int) -> BoardView:
                 current_job_id=None,
                 current_job_type=None,
             )
-        case SessionReleased(reset_job_id=job_id) | ResetQueued(job_id=job_id):
+        case (
+            SessionReleased(reset_job_id=job_id)
+            | SessionExpired(reset_job_id=job_id)
+            | ResetQueued(job_id=job_id)
+        ):
             return replace(
                 board,
                 state="programming",
@@ -95,6 +105,10 @@ def apply(board: BoardView, event: BoardEvent, seq: int) -> BoardView:
                 current_job_type=None,
                 error=reason,
             )
+        case RunQueued(lease_expires_at=until) | StreamOpened(lease_expires_at=until) if (
+            until is not None and board.session is not None
+        ):
+            return replace(board, session=replace(board.session, expires_at=until))
         case Programmed() | RunQueued() | RunStarted() | WishboneResult():
             return board
         case _:

@@ -25,6 +25,7 @@ from events.types import (
     ResetStarted,
     RunQueued,
     RunStarted,
+    SessionExpired,
     SessionOpened,
     SessionReleased,
     WishboneResult,
@@ -35,7 +36,7 @@ from projections.views import TERMINAL_STATUSES, JobView, RunResult
 def job_id_of(event: BoardEvent) -> uuid.UUID | None:
     """The job an event is about (``SessionReleased`` creates its reset job), or None."""
     match event:
-        case SessionReleased(reset_job_id=job_id):
+        case SessionReleased(reset_job_id=job_id) | SessionExpired(reset_job_id=job_id):
             return job_id
         case _:
             found: uuid.UUID | None = getattr(event, "job_id", None)
@@ -50,7 +51,11 @@ def apply(job: JobView | None, event: BoardEvent) -> JobView | None:
             return _new(jid, event.fpga_id, "build_and_program", owner, at)
         case RunQueued(job_id=jid, owner=owner, session_id=sid):
             return replace(_new(jid, event.fpga_id, "run", owner, at), session_id=sid)
-        case ResetQueued(job_id=jid, owner=owner) | SessionReleased(reset_job_id=jid, owner=owner):
+        case (
+            ResetQueued(job_id=jid, owner=owner)
+            | SessionReleased(reset_job_id=jid, owner=owner)
+            | SessionExpired(reset_job_id=jid, owner=owner)
+        ):
             return _new(jid, event.fpga_id, "reset", owner, at)
     if job is None or job.status in TERMINAL_STATUSES:
         return job

@@ -20,6 +20,7 @@ class SessionView(msgspec.Struct, frozen=True, kw_only=True):
     fpga_id: int
     owner: str
     expires_at: datetime
+    opened_at: datetime | None = None
 
 
 class BoardView(msgspec.Struct, frozen=True, kw_only=True):

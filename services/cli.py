@@ -86,6 +86,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return int(_run(audit(args, Settings.from_env().nats_url)))
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    from services.history_cli import DEFAULT_NATS
+    from services.keys_cli import keys_command
+
+    return int(_run(keys_command(args, Settings.from_env().nats_url or DEFAULT_NATS)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fpga-cloud", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -108,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     au_sub = au.add_subparsers(dest="audit_command", required=True)
     au_sub.add_parser("verify", help="check the hash chain; name the first bad event")
     au.set_defaults(func=cmd_audit)
+    ks = sub.add_parser("keys", help="create, list and revoke API keys (NATS_URL)")
+    from services.keys_cli import add_keys_args
+
+    add_keys_args(ks)
+    ks.set_defaults(func=cmd_keys)
     up.set_defaults(func=cmd_up)
     api.set_defaults(func=cmd_api)
     hw.set_defaults(func=cmd_hwbridge)

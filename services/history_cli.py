@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 import urllib.request
@@ -25,6 +26,7 @@ from services.audit.query import HistoryFilter, history
 from services.audit.verify import verify_chain
 
 DEFAULT_NATS = "nats://127.0.0.1:4222"
+API_KEY_ENV = "FPGA_CLOUD_API_KEY"
 
 
 def add_replay_args(p: argparse.ArgumentParser) -> None:
@@ -77,7 +79,9 @@ async def replay(args: argparse.Namespace, nats_url: str | None) -> int:
 
 
 def _get_json(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=10) as resp:
+    """GET with the key in ``FPGA_CLOUD_API_KEY`` (the API answers 401 without one)."""
+    request = urllib.request.Request(url, headers={"X-API-Key": os.environ.get(API_KEY_ENV, "")})
+    with urllib.request.urlopen(request, timeout=10) as resp:
         data: dict[str, Any] = json.loads(resp.read())
         return data
 

@@ -31,6 +31,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """FPGA_CLOUD_MAX_RUN_WORDS: most words one /run may read or write."""
     lease_seconds: int = 3600
     """FPGA_CLOUD_LEASE_SECONDS: session lease length shown as ``expires_at``."""
+    max_session_seconds: int = 8 * 3600
+    """FPGA_CLOUD_MAX_SESSION_SECONDS: longest a session may last, renewals included."""
+    max_boards_per_key: int = 3
+    """FPGA_CLOUD_MAX_BOARDS_PER_KEY: boards one API key may hold (queued to reserved) at once."""
+    rate_limit_per_s: float = 50.0
+    """FPGA_CLOUD_RATE_LIMIT: requests a second per API key, on average (0 = no limit)."""
+    rate_limit_burst: int = 100
+    """FPGA_CLOUD_RATE_BURST: requests one API key may make in a burst."""
+    github_api_url: str = "https://api.github.com"
+    """FPGA_CLOUD_GITHUB_API_URL: GitHub REST API base, asked ``GET /user`` on a key exchange."""
+    github_allowed_users: tuple[str, ...] = ()
+    """FPGA_CLOUD_GITHUB_USERS: comma-separated GitHub logins allowed a key (empty = any)."""
     build_timeout_s: float = 300.0
     """FPGA_CLOUD_BUILD_TIMEOUT_S: wall-clock limit of one design build."""
     build_memory_mb: int = 2048
@@ -55,6 +67,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             max_upload_bytes=int(e.get("FPGA_CLOUD_MAX_UPLOAD_BYTES", defaults.max_upload_bytes)),
             max_run_words=int(e.get("FPGA_CLOUD_MAX_RUN_WORDS", defaults.max_run_words)),
             lease_seconds=int(e.get("FPGA_CLOUD_LEASE_SECONDS", defaults.lease_seconds)),
+            max_session_seconds=int(
+                e.get("FPGA_CLOUD_MAX_SESSION_SECONDS", defaults.max_session_seconds)
+            ),
+            max_boards_per_key=int(
+                e.get("FPGA_CLOUD_MAX_BOARDS_PER_KEY", defaults.max_boards_per_key)
+            ),
+            rate_limit_per_s=float(e.get("FPGA_CLOUD_RATE_LIMIT", defaults.rate_limit_per_s)),
+            rate_limit_burst=int(e.get("FPGA_CLOUD_RATE_BURST", defaults.rate_limit_burst)),
+            github_api_url=e.get("FPGA_CLOUD_GITHUB_API_URL", defaults.github_api_url),
+            github_allowed_users=tuple(
+                u.strip().lower()
+                for u in e.get("FPGA_CLOUD_GITHUB_USERS", "").split(",")
+                if u.strip()
+            ),
             build_timeout_s=float(e.get("FPGA_CLOUD_BUILD_TIMEOUT_S", defaults.build_timeout_s)),
             build_memory_mb=int(e.get("FPGA_CLOUD_BUILD_MEMORY_MB", defaults.build_memory_mb)),
             build_slots=int(e.get("FPGA_CLOUD_BUILD_SLOTS", defaults.build_slots)),

@@ -9,6 +9,10 @@ import os
 import signal
 import sys
 
+import nats
+
+from events.store import EventStore
+from services.auth.issuer import KeyIssuer
 from services.natsserver import NatsServer
 from services.settings import Settings
 
@@ -16,6 +20,8 @@ log = logging.getLogger("fpga-cloud")
 
 RESTART_BACKOFF_S = 1.0
 STOP_GRACE_S = 15.0
+LOCAL_KEY_NAME = "local"
+LOCAL_KEY_ISSUER = "fpga-cloud up"
 
 
 class Child:
@@ -38,6 +44,24 @@ class Child:
         except TimeoutError:
             proc.kill()
             await proc.wait()
+
+
+async def local_key(nats_url: str) -> str:
+    """A fresh key for the person at this machine; the previous run's local keys are revoked."""
+    nc = await nats.connect(nats_url)
+    try:
+        store = EventStore(nc)
+        await store.ensure_streams()
+        issuer = KeyIssuer(store)
+        for view in (await issuer.all()).values():
+            if view.active and view.created_by == LOCAL_KEY_ISSUER:
+                await issuer.revoke(view.key_id, by=LOCAL_KEY_ISSUER, reason="replaced")
+        plaintext, _view = await issuer.create(
+            LOCAL_KEY_NAME, admin=False, created_by=LOCAL_KEY_ISSUER
+        )
+        return plaintext
+    finally:
+        await nc.close()
 
 
 async def run_up(settings: Settings) -> int:
@@ -69,10 +93,16 @@ async def run_up(settings: Settings) -> int:
     ]
     for child in children:
         await child.start()
+    api_key = await local_key(nats_url)
     print(
         f"fpga-cloud is up: API http://{settings.host}:{settings.port} "
         f"(explorer /docs), NATS {nats_url}, boards {boards}, data in {settings.data_dir}. "
         "Ctrl-C stops everything.",
+        flush=True,
+    )
+    print(
+        f"API key for the local user (shown once, revoked at the next start):\n"
+        f"  export API_KEY={api_key}",
         flush=True,
     )
     try:
@@ -88,11 +118,11 @@ async def run_up(settings: Settings) -> int:
                 if dead is not None and not stop.is_set():
                     log.warning(
                         "%s exited with %s; restarting",
-                        child.name,
-                        child.proc and child.proc.returncode,
+                        dead.name,
+                        dead.proc and dead.proc.returncode,
                     )
                     await asyncio.sleep(RESTART_BACKOFF_S)
-                    await child.start()
+                    await dead.start()
     finally:
         await asyncio.gather(*(c.stop() for c in children), return_exceptions=True)
         if server is not None:

@@ -24,6 +24,7 @@ from events.types import (
     SessionOpened,
 )
 from hwbridge.drivers.base import BuildError, BuildOutput, DriverError, LogFn
+from tests.keys import ALICE
 
 WINDOW_BASE = 0x3000_0000
 WINDOW_SIZE = 64
@@ -119,7 +120,7 @@ class RecordingSemaphore(asyncio.Semaphore):
 
 
 def queued(
-    fpga_id: int, job_id: uuid.UUID, *, owner: str = "alice", sha: str = "ab" * 32
+    fpga_id: int, job_id: uuid.UUID, *, owner: str = ALICE.key_id, sha: str = "ab" * 32
 ) -> JobQueued:
     return JobQueued(
         fpga_id=fpga_id, job_id=job_id, owner=owner, design_sha256=sha, design_size=len(DESIGN)
@@ -138,7 +139,7 @@ def built(fpga_id: int, job_id: uuid.UUID, *, window_size: int = WINDOW_SIZE) ->
 
 
 def opened(
-    fpga_id: int, job_id: uuid.UUID, session_id: uuid.UUID, *, owner: str = "alice"
+    fpga_id: int, job_id: uuid.UUID, session_id: uuid.UUID, *, owner: str = ALICE.key_id
 ) -> SessionOpened:
     return SessionOpened(
         fpga_id=fpga_id,
@@ -154,7 +155,7 @@ def reservation(
     job_id: uuid.UUID,
     session_id: uuid.UUID,
     *,
-    owner: str = "alice",
+    owner: str = ALICE.key_id,
     window_size: int = WINDOW_SIZE,
     sha: str = "ab" * 32,
 ) -> list[BoardEvent]:

@@ -7,14 +7,18 @@ from typing import Any
 from litestar import Litestar, Request, get
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 
 from events.store import EventStore
+from projections.keyring import KeyRing
 from projections.runner import ProjectionRunner
+from services.api.auth import API_KEY_SCHEME, PUBLIC_OPT, AuthMiddleware
 from services.api.commands import CommandBus
 from services.api.deps import Services
 from services.api.errors import EXCEPTION_HANDLERS
 from services.api.live import EventHub
 from services.api.routes_audit import AuditController
+from services.api.routes_auth import AuthController
 from services.api.routes_events import (
     all_events,
     all_events_ws,
@@ -27,10 +31,12 @@ from services.api.routes_jobs import JobsController
 from services.api.routes_session import SessionController
 from services.api.routes_stream import wishbone_stream
 from services.audit.notary import Notary
+from services.auth.issuer import KeyIssuer
+from services.auth.ratelimit import RateLimiter
 from services.settings import Settings
 
 
-@get("/openapi.json", include_in_schema=False)
+@get("/openapi.json", include_in_schema=False, opt={PUBLIC_OPT: True})
 async def openapi_json(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The OpenAPI schema at the conventional path, next to the explorer at /docs."""
     schema: dict[str, Any] = request.app.openapi_schema.to_schema()
@@ -41,12 +47,14 @@ def create_app(
     store: EventStore,
     runner: ProjectionRunner,
     settings: Settings,
+    keyring: KeyRing,
     notary: Notary | None = None,
 ) -> Litestar:
-    """Build the app around a connected store, a projection runner and (optionally) a notary.
+    """Build the app around a connected store, the view and key runners and (optionally) a notary.
 
     Create it before starting the runner, or live subscribers miss nothing only from then on.
     """
+    limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
     app = Litestar(
         route_handlers=[
             health,
@@ -57,13 +65,23 @@ def create_app(
             board_events_ws,
             wishbone_stream,
             AuditController,
+            AuthController,
             FpgaController,
             JobsController,
             SessionController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[AuthMiddleware(keyring, limiter)],
         request_max_body_size=settings.max_upload_bytes + 64 * 1024,
         openapi_config=OpenAPIConfig(
+            components=Components(
+                security_schemes={
+                    API_KEY_SCHEME: SecurityScheme(
+                        type="apiKey", name="X-API-Key", security_scheme_in="header"
+                    )
+                }
+            ),
+            security=[{API_KEY_SCHEME: []}],
             title="FPGA Cloud",
             version="0.1.0",
             description="Rent FPGA boards over HTTP: submit a LiteX design, drive it over Wishbone",
@@ -74,6 +92,7 @@ def create_app(
     )
     app.state.services = Services(
         store=store, runner=runner, bus=CommandBus(store, runner), settings=settings,
-        hub=EventHub(store, runner), notary=notary,
+        hub=EventHub(store, runner), notary=notary, keyring=keyring,
+        issuer=KeyIssuer(store, keyring), limiter=limiter,
     )  # fmt: skip
     return app

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar import Request
 
 from events.store import EventStore
+from projections.keyring import KeyRing
 from projections.runner import ProjectionRunner
 from projections.views import BoardView, JobView
 from services.api.commands import CommandBus
 from services.api.live import EventHub
 from services.audit.notary import Notary
-from services.domain.errors import InvalidRequest, JobNotFound
+from services.auth.caller import Caller
+from services.auth.issuer import KeyIssuer
+from services.auth.ratelimit import RateLimiter
+from services.domain.commands import Lease
+from services.domain.errors import Forbidden, InvalidRequest, JobNotFound, Unauthorized
 from services.settings import Settings
 
 
@@ -26,6 +32,30 @@ class Services:
     settings: Settings
     hub: EventHub
     notary: Notary | None
+    keyring: KeyRing
+    issuer: KeyIssuer
+    limiter: RateLimiter
+    owner_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def lease(self) -> Lease:
+        """The lease policy with the clock read now: what a renewal is decided with."""
+        return Lease(
+            now=datetime.now(UTC),
+            length=timedelta(seconds=self.settings.lease_seconds),
+            max_total=timedelta(seconds=self.settings.max_session_seconds),
+        )
+
+    def boards_held(self, owner: str) -> int:
+        """Boards ``owner`` holds: reserved by it, or with its build job queued or running."""
+        held = 0
+        jobs = self.runner.views.jobs
+        for board in self.runner.views.boards.values():
+            if board.session is not None and board.session.owner == owner:
+                held += 1
+            elif board.current_job_type == "build_and_program" and board.current_job_id:
+                job = jobs.get(board.current_job_id)
+                held += job is not None and job.owner == owner
+        return held
 
 
 def services(request: Request[Any, Any, Any]) -> Services:
@@ -41,7 +71,11 @@ def board_or_422(svc: Services, fpga_id: int) -> BoardView:
     return board
 
 
-def job_or_404(svc: Services, fpga_id: int, job_id: str) -> JobView:
+def job_or_404(svc: Services, fpga_id: int, job_id: str, caller: Caller) -> JobView:
+    """The job, if it exists on this board and ``caller`` owns it or is an admin.
+
+    Another key's job is reported missing, so that job ids do not leak what others run.
+    """
     import uuid
 
     try:
@@ -49,17 +83,25 @@ def job_or_404(svc: Services, fpga_id: int, job_id: str) -> JobView:
     except ValueError:
         raise JobNotFound(f"Job {job_id} not found on FPGA {fpga_id}.") from None
     job = svc.runner.views.jobs.get(key)
-    if job is None or job.fpga_id != fpga_id:
+    if job is None or job.fpga_id != fpga_id or not (caller.admin or job.owner == caller.owner):
         raise JobNotFound(f"Job {job_id} not found on FPGA {fpga_id}.")
     return job
 
 
-def owner_of(request: Request[Any, Any, Any]) -> str:
-    """The caller's identity as recorded in events: a fingerprint, never the key itself."""
-    return owner_of_key(request.headers.get("x-api-key"))
+def caller_of(request: Request[Any, Any, Any]) -> Caller:
+    """The authenticated caller the auth middleware put on the connection."""
+    user = request.scope.get("user")
+    if not isinstance(user, Caller):
+        raise Unauthorized("X-API-Key header is required.")
+    return user
 
 
-def owner_of_key(key: str | None) -> str:
-    if not key:
-        return "anonymous"
-    return "key-" + hashlib.sha256(key.encode()).hexdigest()[:16]
+def admin_of(request: Request[Any, Any, Any]) -> Caller:
+    caller = caller_of(request)
+    if not caller.admin:
+        raise Forbidden("this route needs an admin API key.")
+    return caller
+
+
+def session_header(request: Request[Any, Any, Any]) -> str | None:
+    return request.headers.get("x-session-id")

@@ -10,7 +10,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
 
-from services.domain.errors import DomainError
+from services.domain.errors import DomainError, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,10 @@ def envelope(status: int, code: str, message: str) -> Response[Any]:
 
 
 def on_domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
-    return envelope(exc.status_code, exc.code, exc.message)
+    response = envelope(exc.status_code, exc.code, exc.message)
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = exc.retry_after
+    return response
 
 
 def on_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:

@@ -13,11 +13,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import msgspec
+from msgspec.structs import replace
 
 from events.codec import event_type
 from events.store import EventStore
 from events.subjects import board_type_filter
-from events.types import BoardEvent, LogAppended
+from events.types import BoardEvent, LogAppended, RunQueued, WishboneResult
 from projections.runner import ProjectionRunner
 
 DEFAULT_BUFFER = 10_000
@@ -30,20 +31,30 @@ class Envelope(msgspec.Struct, kw_only=True):
     job_id: uuid.UUID | None
     time: str
     payload: BoardEvent
+    redacted: bool = False
 
 
 _encoder = msgspec.json.Encoder()
 
 
-def envelope_json(seq: int, event: BoardEvent) -> bytes:
+def envelope_json(seq: int, event: BoardEvent, *, redacted: bool = False) -> bytes:
     """What a subscriber receives for one event."""
     job = getattr(event, "job_id", None) or getattr(event, "reset_job_id", None)
     return _encoder.encode(
         Envelope(
             seq=seq, type=event_type(event), fpga_id=event.fpga_id, job_id=job,
-            time=event.occurred_at.isoformat(), payload=event,
+            time=event.occurred_at.isoformat(), payload=event, redacted=redacted,
         )
     )  # fmt: skip
+
+
+def redact(event: BoardEvent) -> BoardEvent:
+    """The event without the data only its owner may see (words written or read)."""
+    if isinstance(event, RunQueued):
+        return replace(event, data=[])
+    if isinstance(event, WishboneResult):
+        return replace(event, data=[], error=None)
+    return event
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,8 @@ class SlowConsumer(Exception):
 class _Subscriber:
     filter: EventFilter
     queue: asyncio.Queue[tuple[int, str, bytes] | None]
+    viewer: str | None = None
+    """The subscriber's owner id; ``None`` sees every event whole (admins)."""
     overflowed: bool = False
 
 
@@ -103,12 +116,32 @@ class EventHub:
     def subscriber_count(self) -> int:
         return len(self._hub.subscribers)
 
+    def owner_of(self, event: BoardEvent) -> str | None:
+        """Who may see this event whole; ``None`` when it holds nothing private."""
+        if isinstance(event, RunQueued):
+            return event.owner
+        if isinstance(event, WishboneResult):
+            job = self._runner.views.jobs.get(event.job_id)
+            return job.owner if job is not None else ""
+        return None
+
+    def encode_for(self, seq: int, event: BoardEvent, viewer: str | None) -> bytes:
+        owner = self.owner_of(event)
+        if owner is None or viewer is None or viewer == owner:
+            return envelope_json(seq, event)
+        return envelope_json(seq, redact(event), redacted=True)
+
     def _on_event(self, seq: int, event: BoardEvent) -> None:
-        data: bytes | None = None
+        whole: bytes | None = None
+        redacted: bytes | None = None
+        owner = self.owner_of(event)
         for sub in self._hub.subscribers:
             if sub.overflowed or not sub.filter.matches(event):
                 continue
-            data = data or envelope_json(seq, event)
+            if owner is None or sub.viewer is None or sub.viewer == owner:
+                data = whole = whole or envelope_json(seq, event)
+            else:
+                data = redacted = redacted or envelope_json(seq, redact(event), redacted=True)
             try:
                 sub.queue.put_nowait((seq, event_type(event), data))
             except asyncio.QueueFull:
@@ -128,16 +161,22 @@ class EventHub:
             waker.set()
 
     async def follow(
-        self, flt: EventFilter, after_seq: int | None, *, idle_s: float = 15.0
+        self,
+        flt: EventFilter,
+        after_seq: int | None,
+        *,
+        viewer: str | None = None,
+        idle_s: float = 15.0,
     ) -> AsyncIterator[tuple[int, str, bytes] | None]:
         """Events matching ``flt`` after ``after_seq`` (None: from now), then live.
 
+        Another owner's run data is redacted unless ``viewer`` is None (an admin).
         Yields ``None`` after ``idle_s`` without events (for keep-alives).
 
         Raises:
             SlowConsumer: the live buffer overflowed.
         """
-        sub = _Subscriber(flt, asyncio.Queue(self._buffer))
+        sub = _Subscriber(flt, asyncio.Queue(self._buffer), viewer)
         self._hub.subscribers.add(sub)
         try:
             last = self._runner.views.applied_seq if after_seq is None else after_seq
@@ -148,7 +187,7 @@ class EventHub:
                         yield (
                             stored.seq,
                             event_type(stored.event),
-                            envelope_json(stored.seq, stored.event),
+                            self.encode_for(stored.seq, stored.event, viewer),
                         )
             while True:
                 try:

@@ -90,3 +90,22 @@ class ErrorResponse(msgspec.Struct):
 
 class ErrorEnvelope(msgspec.Struct):
     detail: ErrorResponse
+
+
+class ExchangeRequest(msgspec.Struct):
+    """Payload for POST /auth/github/exchange."""
+
+    github_token: str
+
+
+class ExchangeResponse(msgspec.Struct):
+    """An API key for the GitHub account; pass it as ``X-API-Key``. It is shown only once."""
+
+    api_key: str
+    github_username: str
+
+
+class WhoAmI(msgspec.Struct):
+    key_id: str
+    name: str
+    admin: bool

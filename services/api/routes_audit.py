@@ -13,9 +13,11 @@ from litestar.params import FromQuery
 from events.codec import event_type
 from events.types import BOARD_EVENT_TYPES, BoardEvent
 from projections.digest import views_digest
-from services.api.deps import board_or_422, services
+from services.api.deps import Services, board_or_422, caller_of, services
+from services.api.live import redact
 from services.audit.query import HistoryFilter, page
 from services.audit.verify import Verdict, verify_chain
+from services.auth.caller import Caller
 from services.domain.errors import InvalidRequest
 
 EVENT_TYPES = frozenset(t.__name__ for t in BOARD_EVENT_TYPES)
@@ -48,6 +50,14 @@ class ViewsDigest(msgspec.Struct):
     jobs: int
 
 
+def _visible(svc: Services, event: BoardEvent, caller: Caller) -> BoardEvent:
+    """Admins see every event whole; others see another owner's run data redacted."""
+    owner = svc.hub.owner_of(event)
+    if caller.admin or owner is None or owner == caller.owner:
+        return event
+    return redact(event)
+
+
 class AuditController(Controller):
     path = "/audit"
     tags = ["Audit"]
@@ -78,8 +88,12 @@ class AuditController(Controller):
             until=until, after_seq=after_seq,
         )  # fmt: skip
         found, cursor = await page(svc.store, flt, limit)
+        caller = caller_of(request)
         events = [
-            AuditEvent(s.seq, event_type(s.event), s.event.fpga_id, s.event.occurred_at, s.event)
+            AuditEvent(
+                s.seq, event_type(s.event), s.event.fpga_id, s.event.occurred_at,
+                _visible(svc, s.event, caller),
+            )
             for s in found
         ]  # fmt: skip
         return AuditPage(events=events, next_after_seq=cursor)

@@ -15,8 +15,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
 from events.types import BOARD_EVENT_TYPES
-from services.api.deps import Services, board_or_422, services
+from services.api.deps import Services, board_or_422, caller_of, services
 from services.api.live import EventFilter, SlowConsumer
+from services.auth.caller import Caller
 from services.domain.errors import InvalidRequest
 
 EVENT_TYPES = frozenset(t.__name__ for t in BOARD_EVENT_TYPES)
@@ -48,9 +49,15 @@ def _after(raw: str | None) -> int | None:
     return int(raw)
 
 
-async def _sse(svc: Services, flt: EventFilter, after: int | None) -> AsyncIterator[bytes]:
+def _viewer(caller: Caller) -> str | None:
+    return None if caller.admin else caller.owner
+
+
+async def _sse(
+    svc: Services, flt: EventFilter, after: int | None, viewer: str | None
+) -> AsyncIterator[bytes]:
     try:
-        async for item in svc.hub.follow(flt, after):
+        async for item in svc.hub.follow(flt, after, viewer=viewer):
             if item is None:
                 yield b": keep-alive\n\n"
                 continue
@@ -65,8 +72,11 @@ async def _sse(svc: Services, flt: EventFilter, after: int | None) -> AsyncItera
 
 def _sse_response(request: Request[Any, Any, Any], flt: EventFilter, after: str | None) -> Stream:
     resume = _after(request.headers.get("last-event-id") or after)
+    viewer = _viewer(caller_of(request))
     return Stream(
-        _sse(services(request), flt, resume), media_type="text/event-stream", headers=SSE_HEADERS
+        _sse(services(request), flt, resume, viewer),
+        media_type="text/event-stream",
+        headers=SSE_HEADERS,
     )
 
 
@@ -106,9 +116,12 @@ async def _ws_events(socket: WebSocket[Any, Any, Any], fpga_id: int | None) -> N
         await socket.close(code=4422, reason=exc.message[:120])
         return
 
+    caller = socket.scope.get("user")
+    assert isinstance(caller, Caller)  # the auth middleware refuses unauthenticated sockets
+
     async def pump() -> None:
         try:
-            async for item in svc.hub.follow(flt, after):
+            async for item in svc.hub.follow(flt, after, viewer=_viewer(caller)):
                 if item is not None:
                     await socket.send_text(item[2].decode())
         except SlowConsumer as slow:

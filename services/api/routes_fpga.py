@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from typing import Annotated, Any
@@ -13,7 +14,7 @@ from litestar.params import Body, FromPath, JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from projections.views import BoardView
-from services.api.deps import board_or_422, owner_of, services
+from services.api.deps import board_or_422, caller_of, services, session_header
 from services.api.models import (
     FPGASummary,
     RunRequest,
@@ -83,15 +84,21 @@ class FpgaController(Controller):
         _check_design(source, svc.settings.max_upload_bytes)
         sha = hashlib.sha256(source).hexdigest()
         await svc.store.put_design(sha, source)
-        cmd = commands.Submit(
-            fpga_id=fpga_id,
-            job_id=uuid.uuid4(),
-            owner=owner_of(request),
-            design_sha256=sha,
-            design_size=len(source),
-            filename=_safe_name(upload.filename),
-        )
-        await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
+        owner = caller_of(request).owner
+        # One submit per key at a time in this process, so the board count it is decided
+        # with cannot be raced by the same key's other submits.
+        async with svc.owner_locks.setdefault(owner, asyncio.Lock()):
+            cmd = commands.Submit(
+                fpga_id=fpga_id,
+                job_id=uuid.uuid4(),
+                owner=owner,
+                design_sha256=sha,
+                design_size=len(source),
+                filename=_safe_name(upload.filename),
+                held=svc.boards_held(owner),
+                max_boards=svc.settings.max_boards_per_key,
+            )
+            await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
         return SubmitResponse(job_id=cmd.job_id, fpga_id=fpga_id)
 
     @post(
@@ -108,7 +115,9 @@ class FpgaController(Controller):
         cmd = commands.Run(
             fpga_id=fpga_id,
             job_id=uuid.uuid4(),
-            owner=owner_of(request),
+            owner=caller_of(request).owner,
+            session_id=session_header(request),
+            lease=svc.lease(),
             op=data.op,
             address=data.address,
             data=data.data if data.op == OP_WRITE else [],
@@ -127,7 +136,14 @@ class FpgaController(Controller):
     ) -> SubmitResponse:
         svc = services(request)
         board_or_422(svc, fpga_id)
-        cmd = commands.Reset(fpga_id=fpga_id, job_id=uuid.uuid4(), owner=owner_of(request))
+        caller = caller_of(request)
+        cmd = commands.Reset(
+            fpga_id=fpga_id,
+            job_id=uuid.uuid4(),
+            owner=caller.owner,
+            admin=caller.admin,
+            session_id=session_header(request),
+        )
         await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
         return SubmitResponse(job_id=cmd.job_id, fpga_id=fpga_id)
 

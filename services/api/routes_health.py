@@ -7,11 +7,18 @@ from typing import Any
 
 from litestar import Request, Response, get
 
+from services.api.auth import NO_AUTH, PUBLIC_OPT
 from services.api.deps import services
 from services.api.models import HealthResponse
 
 
-@get("/health", tags=["Health"], summary="Service health: NATS and JetStream")
+@get(
+    "/health",
+    tags=["Health"],
+    summary="Service health: NATS and JetStream",
+    opt={PUBLIC_OPT: True},
+    security=NO_AUTH,
+)
 async def health(request: Request[Any, Any, Any]) -> Response[HealthResponse]:
     svc = services(request)
     nats_ok = svc.store.connected

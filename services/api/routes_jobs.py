@@ -11,7 +11,7 @@ from litestar.response import Response, Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from projections.views import JobView
-from services.api.deps import board_or_422, job_or_404, owner_of, services
+from services.api.deps import board_or_422, caller_of, job_or_404, services
 from services.api.logfollow import follow_log
 from services.api.models import JobResponse, RunResultResponse
 from services.domain import commands
@@ -45,7 +45,7 @@ class JobsController(Controller):
     ) -> JobResponse:
         svc = services(request)
         board_or_422(svc, fpga_id)
-        return job_response(job_or_404(svc, fpga_id, job_id))
+        return job_response(job_or_404(svc, fpga_id, job_id, caller_of(request)))
 
     @get("/{job_id:str}/logs", media_type="text/plain", summary="Full log of a job, plain text")
     async def get_logs(
@@ -58,7 +58,7 @@ class JobsController(Controller):
         """The job's log; with ``follow=true``, streamed as written until the job ends."""
         svc = services(request)
         board_or_422(svc, fpga_id)
-        job = job_or_404(svc, fpga_id, job_id)
+        job = job_or_404(svc, fpga_id, job_id, caller_of(request))
         if follow:
             return Stream(follow_log(svc, job), media_type="text/plain")
         log = svc.runner.views.logs.get(job.job_id)
@@ -71,7 +71,7 @@ class JobsController(Controller):
     ) -> RunResultResponse:
         svc = services(request)
         board_or_422(svc, fpga_id)
-        job = job_or_404(svc, fpga_id, job_id)
+        job = job_or_404(svc, fpga_id, job_id, caller_of(request))
         if job.type != "run":
             raise InvalidRequest(
                 f"Job {job.job_id} is a {job.type} job; only run jobs have results."
@@ -88,8 +88,11 @@ class JobsController(Controller):
     ) -> Response[None]:
         svc = services(request)
         board_or_422(svc, fpga_id)
-        job_or_404(svc, fpga_id, job_id)
-        cmd = commands.Cancel(fpga_id=fpga_id, job_id=uuid.UUID(job_id), by=owner_of(request))
+        caller = caller_of(request)
+        job_or_404(svc, fpga_id, job_id, caller)
+        cmd = commands.Cancel(
+            fpga_id=fpga_id, job_id=uuid.UUID(job_id), by=caller.owner, admin=caller.admin
+        )
         await svc.bus.execute(
             fpga_id, lambda b: decide(cmd, b, svc.runner.views.jobs.get(cmd.job_id))
         )

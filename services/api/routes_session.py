@@ -9,7 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from services.api.deps import board_or_422, owner_of, services
+from services.api.deps import board_or_422, caller_of, services, session_header
 from services.api.models import SessionResponse, SubmitResponse
 from services.domain import commands
 from services.domain.decider import decide
@@ -42,6 +42,13 @@ class SessionController(Controller):
     ) -> SubmitResponse:
         svc = services(request)
         board_or_422(svc, fpga_id)
-        cmd = commands.Release(fpga_id=fpga_id, job_id=uuid.uuid4(), owner=owner_of(request))
+        caller = caller_of(request)
+        cmd = commands.Release(
+            fpga_id=fpga_id,
+            job_id=uuid.uuid4(),
+            owner=caller.owner,
+            admin=caller.admin,
+            session_id=session_header(request),
+        )
         await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
         return SubmitResponse(job_id=cmd.job_id, fpga_id=fpga_id)

@@ -30,7 +30,8 @@ from events.wire import (
     decode_response,
     encode_response,
 )
-from services.api.deps import Services, owner_of_key
+from services.api.deps import Services
+from services.auth.caller import Caller
 from services.domain import commands
 from services.domain.decider import decide
 from services.domain.errors import DomainError
@@ -65,9 +66,11 @@ async def wishbone_stream(socket: WebSocket[Any, Any, Any], fpga_id: FromPath[in
     session_id = str(
         socket.headers.get("x-session-id") or socket.query_params.get("session_id") or ""
     )
+    caller = socket.scope.get("user")
+    assert isinstance(caller, Caller)  # the auth middleware refuses unauthenticated sockets
     cmd = commands.OpenStream(
         fpga_id=fpga_id, stream_id=uuid.uuid4(), session_id=session_id,
-        owner=owner_of_key(socket.headers.get("x-api-key")),
+        owner=caller.owner, lease=svc.lease(),
     )  # fmt: skip
     if fpga_id not in svc.runner.views.boards:
         await socket.close(code=4422, reason="fpga_id out of range")

@@ -8,8 +8,10 @@ import nats
 import uvicorn
 
 from events.store import EventStore
+from projections.keyring import KeyRing
 from projections.runner import ProjectionRunner
 from services.api.app import create_app
+from services.api.reaper import LeaseReaper
 from services.audit.notary import Notary
 from services.settings import Settings
 
@@ -22,10 +24,14 @@ async def serve(settings: Settings, nats_url: str) -> None:
     store = EventStore(nc)
     await store.ensure_streams(settings.stream_replicas)
     runner = ProjectionRunner(store, settings.fpga_ids)
+    keyring = KeyRing(store)
     notary = Notary(store)
-    app = create_app(store, runner, settings, notary)
+    app = create_app(store, runner, settings, keyring, notary)
+    await keyring.start()
     await runner.start()
     await notary.start()
+    reaper = LeaseReaper(runner, app.state.services.bus)
+    await reaper.start()
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -40,6 +46,8 @@ async def serve(settings: Settings, nats_url: str) -> None:
     try:
         await server.serve()
     finally:
+        await reaper.stop()
+        await keyring.stop()
         await notary.stop()
         await runner.stop()
         await nc.drain()

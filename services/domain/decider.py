@@ -2,27 +2,43 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from events.types import (
     BoardEvent,
     JobCancelled,
     JobQueued,
     ResetQueued,
     RunQueued,
+    SessionExpired,
     SessionReleased,
     StreamOpened,
 )
-from projections.views import BoardView, JobView
-from services.domain.commands import Cancel, Command, OpenStream, Release, Reset, Run, Submit
+from projections.views import BoardView, JobView, SessionView
+from services.domain.commands import (
+    Cancel,
+    Command,
+    Expire,
+    Lease,
+    OpenStream,
+    Release,
+    Reset,
+    Run,
+    Submit,
+)
 from services.domain.errors import (
     AddressOutOfRange,
+    BoardLimitReached,
     FpgaNotIdle,
     FpgaNotReserved,
     FpgaNotResettable,
     FpgaOutOfService,
     JobNotCancellable,
     JobNotFound,
+    LeaseNotExpired,
     NoActiveSession,
     NotSessionOwner,
+    SessionExpiredError,
 )
 
 OP_WRITE = 1
@@ -39,7 +55,7 @@ def decide(command: Command, board: BoardView, job: JobView | None = None) -> Bo
         job: for ``Cancel``, the job being cancelled, if it exists.
 
     Raises:
-        DomainError: the command is not allowed in this state.
+        DomainError: the command is not allowed in this state, or not for this caller.
     """
     fpga_id = board.fpga_id
     match command:
@@ -48,6 +64,11 @@ def decide(command: Command, board: BoardView, job: JobView | None = None) -> Bo
                 raise FpgaOutOfService(f"FPGA {fpga_id} is out of service.")
             if board.state != "idle":
                 raise FpgaNotIdle(f"FPGA {fpga_id} is {board.state}, not idle.")
+            if command.max_boards and command.held >= command.max_boards:
+                raise BoardLimitReached(
+                    f"this API key holds {command.held} board(s), the most one key may hold; "
+                    "release one first."
+                )
             return JobQueued(
                 fpga_id=fpga_id,
                 job_id=command.job_id,
@@ -57,8 +78,8 @@ def decide(command: Command, board: BoardView, job: JobView | None = None) -> Bo
                 filename=command.filename,
             )
         case Run():
-            if board.state != "reserved" or board.session is None:
-                raise FpgaNotReserved(f"FPGA {fpga_id} is {board.state}, not reserved.")
+            session = _owned_session(board, command.owner, command.session_id)
+            _check_lease(board, session, command.lease)
             _check_window(command, board)
             return RunQueued(
                 fpga_id=fpga_id,
@@ -68,25 +89,36 @@ def decide(command: Command, board: BoardView, job: JobView | None = None) -> Bo
                 address=command.address,
                 data=command.data,
                 count=command.count,
-                session_id=board.session.session_id,
+                session_id=session.session_id,
+                lease_expires_at=_renewed(session, command.lease),
             )
         case Reset():
             if board.state not in RESETTABLE:
                 raise FpgaNotResettable(
                     f"FPGA {fpga_id} is {board.state}; reset needs reserved or error."
                 )
+            if board.session is not None and not command.admin:
+                _owned_session(board, command.owner, command.session_id)
             return ResetQueued(fpga_id=fpga_id, job_id=command.job_id, owner=command.owner)
         case Release():
             if board.session is None:
                 raise NoActiveSession(f"FPGA {fpga_id} has no active session.")
+            session = board.session
+            if not command.admin:
+                _owned_session(board, command.owner, command.session_id)
             return SessionReleased(
                 fpga_id=fpga_id,
-                session_id=board.session.session_id,
+                session_id=session.session_id,
                 reset_job_id=command.job_id,
-                owner=command.owner,
+                owner=session.owner,
+                by=command.owner,
             )
         case Cancel():
-            if job is None or job.fpga_id != fpga_id:
+            if (
+                job is None
+                or job.fpga_id != fpga_id
+                or not (command.admin or job.owner == command.by)
+            ):
                 raise JobNotFound(f"Job {command.job_id} not found on FPGA {fpga_id}.")
             if job.type == "reset":
                 raise JobNotCancellable(f"Job {job.job_id} is a reset; resets cannot be cancelled.")
@@ -96,17 +128,57 @@ def decide(command: Command, board: BoardView, job: JobView | None = None) -> Bo
                 )
             return JobCancelled(fpga_id=fpga_id, job_id=job.job_id, by=command.by)
         case OpenStream():
-            session = board.session
-            if board.state != "reserved" or session is None:
-                raise FpgaNotReserved(f"FPGA {fpga_id} is {board.state}, not reserved.")
-            if command.session_id != str(session.session_id):
-                raise NotSessionOwner(f"X-Session-ID does not match the session of FPGA {fpga_id}.")
+            session = _owned_session(board, command.owner, command.session_id)
+            _check_lease(board, session, command.lease)
             return StreamOpened(
                 fpga_id=fpga_id,
                 stream_id=command.stream_id,
                 session_id=session.session_id,
                 owner=command.owner,
+                lease_expires_at=_renewed(session, command.lease),
             )
+        case Expire():
+            current = board.session
+            if current is None or current.expires_at > command.now:
+                raise LeaseNotExpired(f"FPGA {fpga_id} has no expired session.")
+            return SessionExpired(
+                fpga_id=fpga_id,
+                session_id=current.session_id,
+                reset_job_id=command.job_id,
+                owner=current.owner,
+                expires_at=current.expires_at,
+            )
+
+
+def _owned_session(board: BoardView, owner: str, session_id: str | None) -> SessionView:
+    """The board's session if ``owner`` holds it and named it in ``X-Session-ID``."""
+    session = board.session
+    if board.state != "reserved" or session is None:
+        raise FpgaNotReserved(f"FPGA {board.fpga_id} is {board.state}, not reserved.")
+    if session.owner != owner:
+        raise NotSessionOwner(f"FPGA {board.fpga_id} is reserved by another API key.")
+    if session_id is None or session_id.strip().lower() != str(session.session_id):
+        raise NotSessionOwner(
+            f"X-Session-ID is missing or does not match the session of FPGA {board.fpga_id}."
+        )
+    return session
+
+
+def _check_lease(board: BoardView, session: SessionView, lease: Lease | None) -> None:
+    if lease is not None and lease.now >= session.expires_at:
+        raise SessionExpiredError(
+            f"the session on FPGA {board.fpga_id} expired at {session.expires_at.isoformat()}."
+        )
+
+
+def _renewed(session: SessionView, lease: Lease | None) -> datetime | None:
+    """The lease after one more use: ``now + length``, never shorter, capped at the maximum."""
+    if lease is None:
+        return None
+    until = max(session.expires_at, lease.now + lease.length)
+    if session.opened_at is not None:
+        until = min(until, session.opened_at + lease.max_total)
+    return until if until != session.expires_at else None
 
 
 def _check_window(run: Run, board: BoardView) -> None:

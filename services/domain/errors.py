@@ -73,3 +73,45 @@ class Busy(DomainError):
 
     status_code = 503
     code = "board_busy"
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    code = "forbidden"
+
+
+class RateLimited(DomainError):
+    """Too many requests from one key; ``retry_after`` is the ``Retry-After`` header value."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: str = "1") -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class BoardLimitReached(DomainError):
+    code = "board_limit_reached"
+
+
+class UpstreamUnavailable(DomainError):
+    status_code = 502
+    code = "github_unavailable"
+
+
+class SessionExpiredError(DomainError):
+    """The lease ran out; the board is being reset."""
+
+    code = "session_expired"
+
+
+class LeaseNotExpired(DomainError):
+    """Internal: an expiry was decided against a session that is gone or still leased."""
+
+    code = "lease_not_expired"

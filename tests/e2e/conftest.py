@@ -17,6 +17,10 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         tmp_path_factory.mktemp("system"),
         FPGA_CLOUD_BUILD_TIMEOUT_S="40",
         FPGA_CLOUD_MAX_UPLOAD_BYTES="65536",
+        # One test user drives many boards at once here, faster than a person would.
+        FPGA_CLOUD_MAX_BOARDS_PER_KEY="10",
+        FPGA_CLOUD_RATE_LIMIT="1000",
+        FPGA_CLOUD_RATE_BURST="2000",
     )
     sys_.start()
     yield sys_
@@ -25,7 +29,8 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
 
 @pytest.fixture
 def http(system: System) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=system.base, timeout=30.0, headers={"X-API-Key": "e2e-user"}) as c:
+    """A client with the key ``fpga-cloud up`` printed, as the walkthrough uses it."""
+    with system.client() as c:
         yield c
 
 

@@ -33,6 +33,8 @@ class System:
         self.extra_env = env
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "up.log"
+        self.api_key = ""
+        """The key ``fpga-cloud up`` printed for the local user at the last start."""
 
     @property
     def base(self) -> str:
@@ -52,6 +54,7 @@ class System:
             **self.extra_env,
         }
         log = self.log_path.open("ab")
+        offset = log.tell()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "services.cli", "up"],
             env=env,
@@ -65,13 +68,46 @@ class System:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"fpga-cloud up exited: {self.log_path.read_text()[-2000:]}")
+            self.api_key = self.api_key_from_log(offset)
             try:
-                if httpx.get(f"{self.base}/health", timeout=1.0).status_code == 200:
-                    return
+                healthy = httpx.get(f"{self.base}/health", timeout=1.0).status_code == 200
             except httpx.HTTPError:
-                pass
+                healthy = False
+            if healthy and self.api_key:
+                return
             time.sleep(0.1)
         raise RuntimeError(f"system not healthy in time: {self.log_path.read_text()[-2000:]}")
+
+    def client(self, timeout: float = 30.0, key: str | None = None) -> httpx.Client:
+        """An HTTP client with the local user's key (or ``key``)."""
+        headers = {"X-API-Key": key or self.api_key}
+        return httpx.Client(base_url=self.base, timeout=timeout, headers=headers)
+
+    def api_key_from_log(self, offset: int) -> str:
+        """The key in the ``export API_KEY=...`` line this start printed, or ''."""
+        with self.log_path.open("rb") as f:
+            f.seek(offset)
+            text = f.read().decode(errors="replace")
+        for line in text.splitlines():
+            if line.strip().startswith("export API_KEY="):
+                return line.split("=", 1)[1].strip()
+        return ""
+
+    def env(self) -> dict[str, str]:
+        """The environment a CLI command run against this system gets."""
+        return {**os.environ, "NATS_URL": self.nats_url, "FPGA_CLOUD_DATA_DIR": str(self.data_dir)}
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run ``fpga-cloud ARGS`` as an operator would, against this system."""
+        return subprocess.run(
+            [sys.executable, "-m", "services.cli", *args],
+            env=self.env(), cwd=REPO, capture_output=True, text=True, timeout=60, check=check,
+        )  # fmt: skip
+
+    def create_key(self, name: str, *, admin: bool = False) -> str:
+        """A new API key from ``fpga-cloud keys create``."""
+        args = ["keys", "create", name, "--quiet", *(["--admin"] if admin else [])]
+        return self.cli(*args).stdout.strip()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ctrl-C, as a user would; everything must exit cleanly."""
@@ -114,10 +150,18 @@ def wait_state(
     raise AssertionError(f"board {fpga_id} is {board.get('state')}, expected {state}")
 
 
+def session_id(client: httpx.Client, fpga_id: int) -> str:
+    """The id of the board's session, as ``GET /fpga/{id}/session`` shows it."""
+    sid: str = client.get(f"/fpga/{fpga_id}/session").json()["session_id"]
+    return sid
+
+
 def run_op(
     client: httpx.Client, fpga_id: int, body: dict[str, Any], session: str = ""
 ) -> dict[str, Any]:
-    """POST /run then poll its result, as in the curl walkthrough."""
+    """POST /run then poll its result, as in the curl walkthrough (which reads the session id
+    from GET /session; so does this, when ``session`` is not given)."""
+    session = session or session_id(client, fpga_id)
     r = client.post(f"/fpga/{fpga_id}/run", json=body, headers={"X-Session-ID": session})
     assert r.status_code == 202, r.text
     job_id = r.json()["job_id"]

@@ -19,7 +19,7 @@ def test_concurrent_submits_one_board_one_job_one_build(system: System) -> None:
     source = example("echo_regs.py")
 
     def attempt(_: int) -> httpx.Response:
-        with httpx.Client(base_url=system.base, timeout=30.0) as c:
+        with system.client(timeout=30.0) as c:
             return c.post("/fpga/9/submit", files={"file": ("design.py", source)})
 
     with ThreadPoolExecutor(CLIENTS) as pool:
@@ -30,13 +30,15 @@ def test_concurrent_submits_one_board_one_job_one_build(system: System) -> None:
         "fpga_not_idle"
     }
     job_id = next(r.json()["job_id"] for r in responses if r.status_code == 202)
-    with httpx.Client(base_url=system.base, timeout=30.0) as http:
+    with system.client(timeout=30.0) as http:
         assert wait_job(http, 9, job_id)["status"] == "complete"
+        mine = {"X-Session-ID": http.get("/fpga/9/session").json()["session_id"]}
 
         # Concurrent runs: every one accepted, executed once, in a consistent order.
         def run(i: int) -> httpx.Response:
-            with httpx.Client(base_url=system.base, timeout=30.0) as c:
-                return c.post("/fpga/9/run", json={"op": 1, "address": 4 * (i % 16), "data": [i]})
+            with system.client(timeout=30.0) as c:
+                body = {"op": 1, "address": 4 * (i % 16), "data": [i]}
+                return c.post("/fpga/9/run", json=body, headers=mine)
 
         with ThreadPoolExecutor(CLIENTS) as pool:
             runs = list(pool.map(run, range(16)))
@@ -45,7 +47,7 @@ def test_concurrent_submits_one_board_one_job_one_build(system: System) -> None:
         assert len(ids) == 16
         for rid in ids:
             assert wait_job(http, 9, rid, timeout=30)["status"] == "complete"
-        readback = http.post("/fpga/9/run", json={"op": 2, "address": 0, "count": 16})
+        readback = http.post("/fpga/9/run", json={"op": 2, "address": 0, "count": 16}, headers=mine)
         done = wait_job(http, 9, readback.json()["job_id"], timeout=30)
         assert done["status"] == "complete"
         data = http.get(f"/fpga/9/jobs/{done['job_id']}/result").json()["data"]
@@ -53,8 +55,8 @@ def test_concurrent_submits_one_board_one_job_one_build(system: System) -> None:
 
         # Concurrent releases: one 202, the others find no session.
         def release(_: int) -> httpx.Response:
-            with httpx.Client(base_url=system.base, timeout=30.0) as c:
-                return c.post("/fpga/9/session/release")
+            with system.client(timeout=30.0) as c:
+                return c.post("/fpga/9/session/release", headers=mine)
 
         with ThreadPoolExecutor(CLIENTS) as pool:
             rel = list(pool.map(release, range(CLIENTS)))

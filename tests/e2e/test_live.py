@@ -25,8 +25,9 @@ BUILD_STATES = ["JobQueued", "BuildStarted", "BuildSucceeded", "ProgrammingStart
                 "Programmed", "SessionOpened"]  # fmt: skip
 
 
-def collect_sse(url: str, out: list[dict[str, Any]], stop: threading.Event) -> None:
-    with httpx.Client(timeout=None) as c, c.stream("GET", url) as resp:
+def collect_sse(url: str, key: str, out: list[dict[str, Any]], stop: threading.Event) -> None:
+    headers = {"X-API-Key": key}
+    with httpx.Client(timeout=None, headers=headers) as c, c.stream("GET", url) as resp:
         event: dict[str, Any] = {}
         for line in resp.iter_lines():
             if line.startswith("data: "):
@@ -49,7 +50,12 @@ def test_watch_a_build_follow_its_log_then_stream_wishbone(
     stop = threading.Event()
     watcher = threading.Thread(
         target=collect_sse,
-        args=(f"{system.base}/fpga/2/events?type={','.join(BUILD_STATES)}", seen, stop),
+        args=(
+            f"{system.base}/fpga/2/events?type={','.join(BUILD_STATES)}",
+            system.api_key,
+            seen,
+            stop,
+        ),
         daemon=True,
     )
     watcher.start()
@@ -69,19 +75,21 @@ def test_watch_a_build_follow_its_log_then_stream_wishbone(
 
     session = http.get("/fpga/2/session").json()["session_id"]
     url = f"{system.base.replace('http', 'ws')}/fpga/2/stream"
-    with connect(url, additional_headers={"X-Session-ID": session}) as ws:
+    key = {"X-API-Key": system.api_key}
+    with connect(url, additional_headers={"X-Session-ID": session, **key}) as ws:
         ws.send(bytes([1, 0, 0, 2]) + struct.pack(">I2I", 0x8, 0x1234, 0x5678))
         assert ws.recv() == bytes([0, 0, 0, 2])
         ws.send(bytes([2, 0, 0, 2]) + struct.pack(">I", 0x8))
         assert ws.recv() == bytes([0, 0, 0, 2]) + struct.pack(">2I", 0x1234, 0x5678)
-    with connect(url, additional_headers={"X-Session-ID": "someone-else"}) as ws:
+    with connect(url, additional_headers={"X-Session-ID": "someone-else", **key}) as ws:
         with pytest.raises(ConnectionClosed) as info:
             ws.recv()
         assert info.value.rcvd is not None and info.value.rcvd.code == 4403
 
-    assert http.post("/fpga/2/session/release").status_code == 202
+    release = http.post("/fpga/2/session/release", headers={"X-Session-ID": session})
+    assert release.status_code == 202
 
-    env = {**os.environ, "NATS_URL": system.nats_url}
+    env = {**os.environ, "NATS_URL": system.nats_url, "FPGA_CLOUD_API_KEY": system.api_key}
     cli = [sys.executable, "-m", "services.cli"]
     verify = subprocess.run([*cli, "audit", "verify"], env=env, cwd=REPO,
                             capture_output=True, text=True, timeout=60)  # fmt: skip

@@ -55,7 +55,7 @@ def test_stop_mid_build_then_start_resumes_and_views_equal_replay(tmp_path: Path
     system = System(tmp_path / "data")
     system.start()
     try:
-        with httpx.Client(base_url=system.base, timeout=30) as http:
+        with system.client(timeout=30) as http:
             # A run job on a reserved board is history the restart must keep.
             first = http.post("/fpga/1/submit", files={"file": ("design.py", example("mac.py"))})
             assert wait_job(http, 1, first.json()["job_id"])["status"] == "complete"
@@ -68,7 +68,7 @@ def test_stop_mid_build_then_start_resumes_and_views_equal_replay(tmp_path: Path
         system.stop()
 
         system.start()
-        with httpx.Client(base_url=system.base, timeout=30) as http:
+        with system.client(timeout=30) as http:
             job = wait_job(http, 2, job_id)
             assert job["status"] == "complete", http.get(f"/fpga/2/jobs/{job_id}/logs").text
             assert "resuming an interrupted build" in http.get(f"/fpga/2/jobs/{job_id}/logs").text
@@ -116,7 +116,7 @@ def test_hwbridge_killed_mid_build_is_restarted_and_the_build_completes(tmp_path
     system = System(tmp_path / "data")
     system.start()
     try:
-        with httpx.Client(base_url=system.base, timeout=30) as http:
+        with system.client(timeout=30) as http:
             r = http.post("/fpga/0/submit", files={"file": ("design.py", example("counter.py"))})
             job_id = r.json()["job_id"]
             wait_stage(http, 0, job_id, "building")

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import example
-from tests.e2e.system import run_op, wait_job, wait_state
+from tests.e2e.system import run_op, session_id, wait_job, wait_state
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -58,7 +58,9 @@ def test_echo_registers_full_lifecycle(http: httpx.Client) -> None:
     assert run_op(http, 3, {"op": 2, "address": 0, "count": 1}, sid)["data"] == [42]
     assert run_op(http, 3, {"op": 2, "address": 8, "count": 2}, sid)["data"] == [0xDEADBEEF, 7]
 
-    out_of_window = http.post("/fpga/3/run", json={"op": 2, "address": 0x1000, "count": 1})
+    out_of_window = http.post(
+        "/fpga/3/run", json={"op": 2, "address": 0x1000, "count": 1}, headers={"X-Session-ID": sid}
+    )
     assert out_of_window.status_code == 422
     assert out_of_window.json()["detail"]["error"] == "address_out_of_range"
 
@@ -99,5 +101,6 @@ def test_examples_compute_on_the_board(http: httpx.Client, name: str, check: str
         first = run_op(http, fpga_id, {"op": 2, "address": 0})["data"][0]
         second = run_op(http, fpga_id, {"op": 2, "address": 0})["data"][0]
         assert second != first  # a free-running counter moves between two reads
-    assert http.post(f"/fpga/{fpga_id}/reset").status_code == 202
+    mine = {"X-Session-ID": session_id(http, fpga_id)}
+    assert http.post(f"/fpga/{fpga_id}/reset", headers=mine).status_code == 202
     wait_state(http, fpga_id, "idle", timeout=30)

@@ -8,15 +8,22 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import uvicorn
+from litestar import Litestar
 
 from events.store import EventStore
 from hwbridge.worker import BoardWorker
+from projections.keyring import KeyRing
 from projections.runner import ProjectionRunner
 from services.api.app import create_app
 from services.audit.notary import Notary
 from services.settings import Settings
 from tests.fakes import FakeDriver
 from tests.integration.workerkit import FPGA, StartWorker
+from tests.keys import ALICE, record_test_keys
+
+# Rate limits are off in these fixtures (tests drive hundreds of requests in a burst) and one
+# key may hold every board; both limits have their own tests.
+TEST_SETTINGS = Settings(max_upload_bytes=4096, rate_limit_per_s=0, max_boards_per_key=10)
 
 
 @pytest.fixture
@@ -28,10 +35,27 @@ async def runner(store: EventStore) -> AsyncIterator[ProjectionRunner]:
 
 
 @pytest.fixture
-async def client(store: EventStore, runner: ProjectionRunner) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(store, runner, Settings(max_upload_bytes=4096))
+async def keyring(store: EventStore) -> AsyncIterator[KeyRing]:
+    """The API's key registry, holding the known test keys (alice, bob, an admin)."""
+    await record_test_keys(store)
+    ring = KeyRing(store)
+    await ring.start()
+    yield ring
+    await ring.stop()
+
+
+def asgi_client(app: Litestar, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+    """An HTTP client for ``app`` over ASGI, in the test's event loop."""
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]  # Litestar is ASGI
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as c:
+    return httpx.AsyncClient(transport=transport, base_url="http://api", headers=headers)
+
+
+@pytest.fixture
+async def client(
+    store: EventStore, runner: ProjectionRunner, keyring: KeyRing
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app over ASGI; requests authenticate as alice unless they send another key."""
+    async with asgi_client(create_app(store, runner, TEST_SETTINGS, keyring), ALICE.headers) as c:
         yield c
 
 
@@ -46,10 +70,10 @@ class LiveApi:
 
 
 @pytest.fixture
-async def live_api(store: EventStore) -> AsyncIterator[LiveApi]:
+async def live_api(store: EventStore, keyring: KeyRing) -> AsyncIterator[LiveApi]:
     runner = ProjectionRunner(store, range(10))
     notary = Notary(store)
-    app = create_app(store, runner, Settings(), notary)
+    app = create_app(store, runner, Settings(rate_limit_per_s=0), keyring, notary)
     await runner.start()
     await notary.start()
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")

@@ -56,6 +56,11 @@ async def reserve(
     return job, session
 
 
+def sid(session: uuid.UUID) -> dict[str, str]:
+    """The header that names the caller's session, as the walkthrough sends it."""
+    return {"X-Session-ID": str(session)}
+
+
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not await check():

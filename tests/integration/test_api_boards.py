@@ -31,9 +31,11 @@ from tests.integration.contract import (
     assert_error,
     board,
     reserve,
+    sid,
     submit,
     types_on,
 )
+from tests.keys import ALICE
 
 
 async def test_health_reports_nats_and_jetstream(client: httpx.AsyncClient) -> None:
@@ -140,7 +142,6 @@ async def test_submit_queues_a_build_and_the_board_shows_it_at_once(
     resp = await client.post(
         "/fpga/3/submit",
         files={"file": ("../../etc/my design.py", DESIGN)},
-        headers={"X-API-Key": "secret-key"},
     )
     assert resp.status_code == 202
     body = resp.json()
@@ -168,7 +169,8 @@ async def test_submit_queues_a_build_and_the_board_shows_it_at_once(
     sha = hashlib.sha256(DESIGN).hexdigest()
     assert (event.job_id, event.design_sha256, event.design_size) == (job_id, sha, len(DESIGN))
     assert event.filename == "mydesign.py"
-    assert event.owner.startswith("key-") and "secret-key" not in event.owner
+    # The owner is the key's public id; its secret is in no event.
+    assert event.owner == ALICE.key_id and ALICE.secret not in str(event)
     assert await store.get_design(sha) == DESIGN
 
 
@@ -219,12 +221,16 @@ async def test_run_on_a_reserved_board_queues_a_job(
     client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
 ) -> None:
     _, session = await reserve(store, runner, 1)
-    resp = await client.post("/fpga/1/run", json={"op": 1, "address": 8, "data": [1, 0xFFFFFFFF]})
+    resp = await client.post(
+        "/fpga/1/run", json={"op": 1, "address": 8, "data": [1, 0xFFFFFFFF]}, headers=sid(session)
+    )
     assert resp.status_code == 202
     body = resp.json()
     assert set(body) == {"job_id", "fpga_id", "status"}
     assert (body["fpga_id"], body["status"]) == (1, "queued")
-    read = await client.post("/fpga/1/run", json={"op": 2, "address": 0, "count": 3})
+    read = await client.post(
+        "/fpga/1/run", json={"op": 2, "address": 0, "count": 3}, headers=sid(session)
+    )
     assert read.status_code == 202
     runs = [s.event for s in await store.read_board(1) if isinstance(s.event, RunQueued)]
     assert [r.job_id for r in runs] == [uuid.UUID(body["job_id"]), uuid.UUID(read.json()["job_id"])]
@@ -306,19 +312,19 @@ async def test_unparseable_run_body_is_422(
 async def test_run_outside_the_window_is_422_address_out_of_range(
     client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner, body: dict[str, Any]
 ) -> None:
-    await reserve(store, runner, 1)
-    assert_error(await client.post("/fpga/1/run", json=body), 422, "address_out_of_range")
+    _, session = await reserve(store, runner, 1)
+    resp = await client.post("/fpga/1/run", json=body, headers=sid(session))
+    assert_error(resp, 422, "address_out_of_range")
 
 
 async def test_run_at_the_last_word_of_the_window_is_accepted(
     client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
 ) -> None:
-    await reserve(store, runner, 1, window_size=16)
-    ok = await client.post("/fpga/1/run", json={"op": 2, "address": 12})
+    _, session = await reserve(store, runner, 1, window_size=16)
+    ok = await client.post("/fpga/1/run", json={"op": 2, "address": 12}, headers=sid(session))
     assert ok.status_code == 202
-    assert_error(
-        await client.post("/fpga/1/run", json={"op": 2, "address": 16}), 422, "address_out_of_range"
-    )
+    past = await client.post("/fpga/1/run", json={"op": 2, "address": 16}, headers=sid(session))
+    assert_error(past, 422, "address_out_of_range")
 
 
 # -------------------------------------------------------------------------------------- reset
@@ -327,8 +333,8 @@ async def test_run_at_the_last_word_of_the_window_is_accepted(
 async def test_reset_of_a_reserved_board_ends_the_session(
     client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
 ) -> None:
-    await reserve(store, runner, 7)
-    resp = await client.post("/fpga/7/reset")
+    _, session = await reserve(store, runner, 7)
+    resp = await client.post("/fpga/7/reset", headers=sid(session))
     assert resp.status_code == 202
     body = resp.json()
     assert set(body) == {"job_id", "fpga_id", "status"}
@@ -360,8 +366,8 @@ async def test_reset_from_idle_or_while_resetting_is_409(
     client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
 ) -> None:
     assert_error(await client.post("/fpga/7/reset"), 409, "fpga_not_resettable")
-    await reserve(store, runner, 7)
-    assert (await client.post("/fpga/7/reset")).status_code == 202
+    _, session = await reserve(store, runner, 7)
+    assert (await client.post("/fpga/7/reset", headers=sid(session))).status_code == 202
     assert_error(await client.post("/fpga/7/reset"), 409, "fpga_not_resettable")
     assert (await types_on(store, 7)).count("ResetQueued") == 1
 

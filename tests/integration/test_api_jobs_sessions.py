@@ -30,9 +30,11 @@ from tests.integration.contract import (
     board,
     eventually,
     reserve,
+    sid,
     submit,
     types_on,
 )
+from tests.keys import BOB
 
 
 async def test_job_lookup_is_404_for_unknown_malformed_or_foreign_jobs(
@@ -90,11 +92,10 @@ async def test_logs_are_plain_text_in_order(client: httpx.AsyncClient, store: Ev
 async def test_result_is_409_until_the_run_is_done_then_the_data(
     client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
 ) -> None:
-    await reserve(store, runner, 2)
+    _, session = await reserve(store, runner, 2)
+    body = {"op": 2, "address": 0, "count": 2}
     run_id = uuid.UUID(
-        (await client.post("/fpga/2/run", json={"op": 2, "address": 0, "count": 2})).json()[
-            "job_id"
-        ]
+        (await client.post("/fpga/2/run", json=body, headers=sid(session))).json()["job_id"]
     )
     result = f"/fpga/2/jobs/{run_id}/result"
     assert_error(await client.get(result), 409, "job_not_complete")
@@ -114,9 +115,10 @@ async def test_result_is_409_until_the_run_is_done_then_the_data(
 async def test_result_of_a_failed_run_says_not_ok(
     client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
 ) -> None:
-    await reserve(store, runner, 2)
+    _, session = await reserve(store, runner, 2)
+    body = {"op": 2, "address": 0}
     run_id = uuid.UUID(
-        (await client.post("/fpga/2/run", json={"op": 2, "address": 0})).json()["job_id"]
+        (await client.post("/fpga/2/run", json=body, headers=sid(session))).json()["job_id"]
     )
     await append(
         store,
@@ -142,7 +144,7 @@ async def test_cancel_a_queued_build_then_it_is_not_cancellable(
     client: httpx.AsyncClient, store: EventStore
 ) -> None:
     job_id = (await submit(client, 3)).json()["job_id"]
-    resp = await client.delete(f"/fpga/3/jobs/{job_id}", headers={"X-API-Key": "k"})
+    resp = await client.delete(f"/fpga/3/jobs/{job_id}")
     assert resp.status_code == 204
     assert resp.content == b""
     job = (await client.get(f"/fpga/3/jobs/{job_id}")).json()
@@ -165,8 +167,9 @@ async def test_cancel_a_queued_build_then_it_is_not_cancellable(
 async def test_cancel_a_queued_run(
     client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
 ) -> None:
-    await reserve(store, runner, 2)
-    run_id = (await client.post("/fpga/2/run", json={"op": 2, "address": 0})).json()["job_id"]
+    _, session = await reserve(store, runner, 2)
+    body = {"op": 2, "address": 0}
+    run_id = (await client.post("/fpga/2/run", json=body, headers=sid(session))).json()["job_id"]
     assert (await client.delete(f"/fpga/2/jobs/{run_id}")).status_code == 204
     assert (await client.get(f"/fpga/2/jobs/{run_id}")).json()["status"] == "cancelled"
     assert (await board(client, 2))["state"] == "reserved"
@@ -178,8 +181,8 @@ async def test_cancel_of_started_or_reset_jobs_is_409(
     job_id = uuid.UUID((await submit(client, 3)).json()["job_id"])
     await append(store, runner, [BuildStarted(fpga_id=3, job_id=job_id)])
     assert_error(await client.delete(f"/fpga/3/jobs/{job_id}"), 409, "job_not_cancellable")
-    await reserve(store, runner, 6)
-    reset_id = (await client.post("/fpga/6/reset")).json()["job_id"]
+    _, session = await reserve(store, runner, 6)
+    reset_id = (await client.post("/fpga/6/reset", headers=sid(session))).json()["job_id"]
     assert_error(await client.delete(f"/fpga/6/jobs/{reset_id}"), 409, "job_not_cancellable")
     assert "JobCancelled" not in await types_on(store, 3) + await types_on(store, 6)
 
@@ -195,7 +198,7 @@ async def test_session_shows_the_reservation(
     client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
 ) -> None:
     job, session = uuid.uuid4(), uuid.uuid4()
-    events = reservation(0, job, session, owner="key-0123456789abcdef")
+    events = reservation(0, job, session, owner=BOB.key_id)
     await append(store, runner, events)
     resp = await client.get("/fpga/0/session")
     assert resp.status_code == 200
@@ -203,9 +206,9 @@ async def test_session_shows_the_reservation(
     assert set(body) == SESSION_FIELDS
     assert body["session_id"] == str(session)
     assert body["fpga_id"] == 0
-    assert body["owner"] == "key-0123456789abcdef"
+    assert body["owner"] == BOB.key_id  # a session is public; its owner's jobs are not
     assert datetime.fromisoformat(body["expires_at"]) == events[-1].expires_at  # type: ignore[union-attr]
-    job_view = (await client.get(f"/fpga/0/jobs/{job}")).json()
+    job_view = (await client.get(f"/fpga/0/jobs/{job}", headers=BOB.headers)).json()
     assert job_view["status"] == "complete"
 
 
@@ -213,7 +216,7 @@ async def test_release_ends_the_session_and_queues_a_reset(
     client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
 ) -> None:
     _, session = await reserve(store, runner, 9)
-    resp = await client.post("/fpga/9/session/release")
+    resp = await client.post("/fpga/9/session/release", headers=sid(session))
     assert resp.status_code == 202
     body = resp.json()
     assert set(body) == {"job_id", "fpga_id", "status"}

@@ -17,6 +17,7 @@ from projections.runner import Views
 from services.audit.verify import verify_chain
 from tests.fakes import reservation
 from tests.integration.conftest import LiveApi
+from tests.keys import ADMIN
 
 
 async def until_chained(api: LiveApi, count: int) -> None:
@@ -31,7 +32,7 @@ async def test_chain_root_and_verify_ok(live_api: LiveApi, store: EventStore) ->
         for e in reservation(fpga_id, uuid.uuid4(), uuid.uuid4()):
             await store.append(e)
     await until_chained(live_api, 12)
-    async with httpx.AsyncClient(base_url=live_api.base) as http:
+    async with httpx.AsyncClient(base_url=live_api.base, headers=ADMIN.headers) as http:
         root = (await http.get("/audit/chain-root")).json()
         assert root["count"] == 12 and len(root["hash"]) == 64 and root["time"]
         verdict = (await http.post("/audit/verify")).json()
@@ -50,7 +51,7 @@ async def test_tampering_with_a_stored_event_is_named(live_api: LiveApi, store: 
     await store.nc.publish("fpga.3.JobCancelled", encode(forged))
     verdict = await verify_chain(store)
     assert not verdict.ok and verdict.first_bad_seq == 4 and verdict.checked == 3
-    async with httpx.AsyncClient(base_url=live_api.base) as http:
+    async with httpx.AsyncClient(base_url=live_api.base, headers=ADMIN.headers) as http:
         body = (await http.post("/audit/verify")).json()
     assert body["ok"] is False and body["first_bad_seq"] == 4
 
@@ -61,7 +62,7 @@ async def test_history_filters_and_pages(live_api: LiveApi, store: EventStore) -
         await store.append(e)
     for e in reservation(5, uuid.uuid4(), uuid.uuid4(), owner="carol"):
         await store.append(e)
-    async with httpx.AsyncClient(base_url=live_api.base) as http:
+    async with httpx.AsyncClient(base_url=live_api.base, headers=ADMIN.headers) as http:
         board = (await http.get("/audit/events", params={"fpga_id": 4})).json()
         assert [e["fpga_id"] for e in board["events"]] == [4] * 6
         assert board["next_after_seq"] is None
@@ -90,7 +91,7 @@ async def test_views_digest_equals_a_fresh_fold(live_api: LiveApi, store: EventS
     for e in reservation(6, uuid.uuid4(), uuid.uuid4()):
         seq = (await store.append(e)).seq
     await live_api.runner.wait_for(seq)
-    async with httpx.AsyncClient(base_url=live_api.base) as http:
+    async with httpx.AsyncClient(base_url=live_api.base, headers=ADMIN.headers) as http:
         live = (await http.get("/audit/views")).json()
     fresh = Views(range(10))
     async for stored in store.read("fpga.>"):

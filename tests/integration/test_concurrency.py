@@ -15,14 +15,17 @@ from collections.abc import AsyncIterator, Sequence
 import httpx
 import nats
 import pytest
+from msgspec.structs import replace
 
 from events.store import EventStore
 from events.types import BoardEvent, JobQueued, RunQueued
+from projections.keyring import KeyRing
 from projections.runner import ProjectionRunner
 from services.api.app import create_app
 from services.natsserver import NatsServer
-from services.settings import Settings
 from tests.fakes import reservation
+from tests.integration.conftest import TEST_SETTINGS
+from tests.keys import ALICE
 
 N = 20
 DESIGN = b"from migen import *\n"
@@ -35,8 +38,11 @@ async def append(store: EventStore, runner: ProjectionRunner, events: Sequence[B
     await runner.wait_for(seq)
 
 
-async def reserve(store: EventStore, runner: ProjectionRunner, fpga_id: int) -> None:
-    await append(store, runner, reservation(fpga_id, uuid.uuid4(), uuid.uuid4()))
+async def reserve(store: EventStore, runner: ProjectionRunner, fpga_id: int) -> dict[str, str]:
+    """Reserve the board for alice; the headers that name her session."""
+    session = uuid.uuid4()
+    await append(store, runner, reservation(fpga_id, uuid.uuid4(), session))
+    return {"X-Session-ID": str(session)}
 
 
 def outcomes(responses: Sequence[httpx.Response]) -> Counter[tuple[int, str | None]]:
@@ -74,11 +80,27 @@ async def test_concurrent_submits_to_different_boards_all_win(
         assert len(await store.read_board(i)) == 1
 
 
+async def test_concurrent_submits_by_one_key_stop_at_its_board_limit(
+    store: EventStore, runner: ProjectionRunner, keyring: KeyRing
+) -> None:
+    app = create_app(store, runner, replace(TEST_SETTINGS, max_boards_per_key=3), keyring)
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://api", headers=ALICE.headers
+    ) as c:
+        responses = await asyncio.gather(*(_submit(c, i) for i in range(10)))
+        assert outcomes(responses) == {(202, None): 3, (409, "board_limit_reached"): 7}
+    queued = [i for i in range(10) if await store.read_board(i)]
+    assert len(queued) == 3
+
+
 async def test_concurrent_resets_queue_one_reset(
     client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
 ) -> None:
-    await reserve(store, runner, 5)
-    responses = await asyncio.gather(*(client.post("/fpga/5/reset") for _ in range(N)))
+    mine = await reserve(store, runner, 5)
+    responses = await asyncio.gather(
+        *(client.post("/fpga/5/reset", headers=mine) for _ in range(N))
+    )
     assert outcomes(responses) == {(202, None): 1, (409, "fpga_not_resettable"): N - 1}
     types = [type(s.event).__name__ for s in await store.read_board(5)]
     assert types.count("ResetQueued") == 1
@@ -87,8 +109,10 @@ async def test_concurrent_resets_queue_one_reset(
 async def test_concurrent_releases_release_once(
     client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
 ) -> None:
-    await reserve(store, runner, 6)
-    responses = await asyncio.gather(*(client.post("/fpga/6/session/release") for _ in range(N)))
+    mine = await reserve(store, runner, 6)
+    responses = await asyncio.gather(
+        *(client.post("/fpga/6/session/release", headers=mine) for _ in range(N))
+    )
     assert outcomes(responses) == {(202, None): 1, (404, "no_active_session"): N - 1}
     types = [type(s.event).__name__ for s in await store.read_board(6)]
     assert types.count("SessionReleased") == 1
@@ -107,9 +131,12 @@ async def test_concurrent_cancels_of_one_job_cancel_once(
 async def test_concurrent_runs_on_a_reserved_board_are_all_queued(
     client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
 ) -> None:
-    await reserve(store, runner, 1)
+    mine = await reserve(store, runner, 1)
     responses = await asyncio.gather(
-        *(client.post("/fpga/1/run", json={"op": 2, "address": 4 * (i % 8)}) for i in range(N))
+        *(
+            client.post("/fpga/1/run", json={"op": 2, "address": 4 * (i % 8)}, headers=mine)
+            for i in range(N)
+        )
     )
     assert [r.status_code for r in responses] == [202] * N
     ids = {r.json()["job_id"] for r in responses}
@@ -147,12 +174,16 @@ async def replica(nats_server: NatsServer) -> AsyncIterator[httpx.AsyncClient]:
     await store.ensure_streams()
     runner = ProjectionRunner(store, range(10))
     await runner.start()
-    app = create_app(store, runner, Settings(max_upload_bytes=4096))
+    keyring = KeyRing(store)
+    await keyring.start()
+    app = create_app(store, runner, TEST_SETTINGS, keyring)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]
         base_url="http://replica",
+        headers=ALICE.headers,
     ) as c:
         yield c
+    await keyring.stop()
     await runner.stop()
     await nc.drain()
 
@@ -175,7 +206,7 @@ async def test_concurrent_runs_across_two_replicas_are_all_queued(
     store: EventStore,
     runner: ProjectionRunner,
 ) -> None:
-    await reserve(store, runner, 7)
+    mine = await reserve(store, runner, 7)
 
     async def reserved(c: httpx.AsyncClient) -> bool:
         state: str = (await c.get("/fpga/7")).json()["state"]
@@ -186,7 +217,9 @@ async def test_concurrent_runs_across_two_replicas_are_all_queued(
         assert asyncio.get_running_loop().time() < deadline, "replica never caught up"
         await asyncio.sleep(0.02)
     calls = [
-        (client if i % 2 else replica).post("/fpga/7/run", json={"op": 2, "address": 0})
+        (client if i % 2 else replica).post(
+            "/fpga/7/run", json={"op": 2, "address": 0}, headers=mine
+        )
         for i in range(N)
     ]
     responses = await asyncio.gather(*calls)

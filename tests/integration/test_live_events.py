@@ -14,6 +14,7 @@ from events.store import EventStore
 from events.types import BoardReset, JobCancelled, ResetQueued, ResetStarted, RunQueued
 from tests.fakes import reservation
 from tests.integration.conftest import LiveApi
+from tests.keys import ALICE
 
 _readers: dict[int, Any] = {}
 
@@ -49,7 +50,7 @@ async def test_subscriber_sees_every_state_change_of_a_build_in_order(
 ) -> None:
     job, session = uuid.uuid4(), uuid.uuid4()
     events = reservation(3, job, session)
-    async with httpx.AsyncClient(base_url=live_api.base, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=live_api.base, timeout=10, headers=ALICE.headers) as http:
         async with http.stream("GET", "/fpga/3/events") as resp:
             assert resp.status_code == 200
             assert resp.headers["content-type"].startswith("text/event-stream")
@@ -61,14 +62,14 @@ async def test_subscriber_sees_every_state_change_of_a_build_in_order(
     assert [int(g["id"]) for g in got] == seqs
     first = got[0]["data"]
     assert first["seq"] == seqs[0] and first["fpga_id"] == 3 and first["job_id"] == str(job)
-    assert first["type"] == "JobQueued" and first["payload"]["owner"] == "alice"
+    assert first["type"] == "JobQueued" and first["payload"]["owner"] == ALICE.key_id
     assert "time" in first
 
 
 async def test_resume_with_last_event_id_gets_exactly_the_missing_events(
     live_api: LiveApi, store: EventStore
 ) -> None:
-    async with httpx.AsyncClient(base_url=live_api.base, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=live_api.base, timeout=10, headers=ALICE.headers) as http:
         async with http.stream("GET", "/events") as resp:
             await asyncio.sleep(0.1)
             for e in reservation(1, uuid.uuid4(), uuid.uuid4())[:3]:
@@ -90,7 +91,7 @@ async def test_filters_by_type_and_job(live_api: LiveApi, store: EventStore) -> 
     events = reservation(5, job, uuid.uuid4())
     for e in events:
         await store.append(e)
-    async with httpx.AsyncClient(base_url=live_api.base, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=live_api.base, timeout=10, headers=ALICE.headers) as http:
         params = {"type": "SessionOpened,JobQueued", "after": "0", "job_id": str(job)}
         async with http.stream("GET", "/events", params=params) as resp:
             got = await read_sse(resp, 2)
@@ -104,7 +105,7 @@ async def test_slow_client_is_disconnected_with_a_resume_point(
     live_api: LiveApi, store: EventStore
 ) -> None:
     live_api_hub(live_api)._buffer = 50
-    async with httpx.AsyncClient(base_url=live_api.base, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=live_api.base, timeout=30, headers=ALICE.headers) as http:
         async with http.stream("GET", "/fpga/6/events") as resp:
             await asyncio.sleep(0.1)
             # The client reads nothing while thousands of events arrive: socket buffers fill,
@@ -136,7 +137,9 @@ def live_api_hub(api: LiveApi) -> Any:
 
 
 async def test_websocket_twin_streams_json_events(live_api: LiveApi, store: EventStore) -> None:
-    async with websockets.connect(f"{live_api.ws}/fpga/7/events/ws?after=0") as ws:
+    async with websockets.connect(
+        f"{live_api.ws}/fpga/7/events/ws?after=0", additional_headers=ALICE.headers
+    ) as ws:
         events = reservation(7, uuid.uuid4(), uuid.uuid4())
         for e in events:
             await store.append(e)
@@ -152,10 +155,10 @@ async def test_follow_log_contains_every_line_and_ends_with_the_job(
     job, session = uuid.uuid4(), uuid.uuid4()
     for e in reservation(8, uuid.uuid4(), session):
         await store.append(e)
-    run = RunQueued(fpga_id=8, job_id=job, owner="alice", op=2, address=0, count=1)
+    run = RunQueued(fpga_id=8, job_id=job, owner=ALICE.key_id, op=2, address=0, count=1)
     seq = (await store.append(run)).seq
     await live_api.runner.wait_for(seq)
-    async with httpx.AsyncClient(base_url=live_api.base, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=live_api.base, timeout=10, headers=ALICE.headers) as http:
         async with http.stream("GET", f"/fpga/8/jobs/{job}/logs", params={"follow": "true"}) as r:
             assert r.status_code == 200
 
@@ -178,7 +181,7 @@ async def test_follow_log_contains_every_line_and_ends_with_the_job(
 
 async def test_reset_events_carry_their_job(live_api: LiveApi, store: EventStore) -> None:
     job = uuid.uuid4()
-    async with httpx.AsyncClient(base_url=live_api.base, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=live_api.base, timeout=10, headers=ALICE.headers) as http:
         async with http.stream("GET", "/events", params={"job_id": str(job)}) as resp:
             await asyncio.sleep(0.1)
             steps = (

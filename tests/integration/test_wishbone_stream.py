@@ -24,6 +24,7 @@ from events.wire import (
 from hwbridge.streamserver import WishboneResponder
 from tests.fakes import FakeDriver, reservation
 from tests.integration.conftest import LiveApi
+from tests.keys import ALICE
 
 
 @pytest.fixture
@@ -43,7 +44,9 @@ async def test_owner_round_trips_writes_and_reads(
 ) -> None:
     session, driver = board
     url = f"{live_api.ws}/fpga/2/stream"
-    async with websockets.connect(url, additional_headers={"X-Session-ID": str(session)}) as ws:
+    async with websockets.connect(
+        url, additional_headers={"X-Session-ID": str(session), **ALICE.headers}
+    ) as ws:
         await ws.send(encode_request(Request(OP_WRITE, False, 2, 0x10, (0xDEADBEEF, 42))))
         assert decode_response(await ws.recv()) == (STATUS_OK, 2, [])  # type: ignore[arg-type]
         await ws.send(encode_request(Request(OP_READ, False, 2, 0x10)))
@@ -72,13 +75,15 @@ async def test_a_client_without_the_session_is_rejected(
 ) -> None:
     url = f"{live_api.ws}/fpga/2/stream"
     async with websockets.connect(
-        url, additional_headers={"X-Session-ID": str(uuid.uuid4())}
+        url, additional_headers={"X-Session-ID": str(uuid.uuid4()), **ALICE.headers}
     ) as ws:
         with pytest.raises(websockets.ConnectionClosed) as info:
             await ws.recv()
     assert info.value.rcvd is not None and info.value.rcvd.code == 4403
     assert "not_session_owner" in info.value.rcvd.reason
-    async with websockets.connect(f"{live_api.ws}/fpga/5/stream") as ws:
+    async with websockets.connect(
+        f"{live_api.ws}/fpga/5/stream", additional_headers=ALICE.headers
+    ) as ws:
         with pytest.raises(websockets.ConnectionClosed) as info:
             await ws.recv()
     assert info.value.rcvd is not None and info.value.rcvd.code == 4409  # not reserved

@@ -25,6 +25,7 @@ from events.types import (
 from projections import board as board_fold
 from projections.views import BoardView, SessionView
 from tests.fakes import WINDOW_SIZE, built, opened, queued, reservation
+from tests.keys import ALICE
 
 FPGA = 4
 
@@ -83,8 +84,9 @@ def test_full_lifecycle_from_submit_to_reset() -> None:
     assert reserved.session == SessionView(
         session_id=session,
         fpga_id=FPGA,
-        owner="alice",
+        owner=ALICE.key_id,
         expires_at=events[5].expires_at,  # type: ignore[union-attr]
+        opened_at=events[5].occurred_at,
     )
     assert views[8] == BoardView(
         fpga_id=FPGA,

@@ -31,6 +31,7 @@ from events.types import (
     ResetStarted,
     RunQueued,
     RunStarted,
+    SessionExpired,
     SessionOpened,
     SessionReleased,
     StreamClosed,
@@ -65,7 +66,8 @@ SAMPLES: list[BoardEvent] = [
     Programmed(fpga_id=5, job_id=J),
     ProgrammingFailed(fpga_id=6, job_id=J, reason="no answer"),
     SessionOpened(fpga_id=7, job_id=J, session_id=S, owner="key-abc", expires_at=AT),
-    SessionReleased(fpga_id=8, session_id=S, reset_job_id=J, owner="key-abc"),
+    SessionReleased(fpga_id=8, session_id=S, reset_job_id=J, owner="key-abc", by="ad0000000003"),
+    SessionExpired(fpga_id=8, session_id=S, reset_job_id=J, owner="key-abc", expires_at=AT),
     RunQueued(
         fpga_id=9,
         job_id=J,

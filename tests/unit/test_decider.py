@@ -89,6 +89,7 @@ def _run(op: int = 2, address: int = 0, data: list[int] | None = None, count: in
         fpga_id=FPGA,
         job_id=uuid.uuid4(),
         owner="alice",
+        session_id=str(SESSION.session_id),
         op=op,
         address=address,
         data=data or [],
@@ -211,7 +212,8 @@ def test_run_with_unknown_window_is_refused_even_at_zero() -> None:
 
 @pytest.mark.parametrize("state", ["reserved", "error"])
 def test_reset_from_reserved_or_error_queues_a_reset(state: BoardState) -> None:
-    cmd = Reset(fpga_id=FPGA, job_id=RESET_JOB, owner="carol")
+    # An admin may reset any board; on a board in error, anyone may (see the tenancy tests).
+    cmd = Reset(fpga_id=FPGA, job_id=RESET_JOB, owner="carol", admin=True)
     event = decide(cmd, BOARDS[state])
     assert isinstance(event, ResetQueued)
     assert (event.fpga_id, event.job_id, event.owner) == (FPGA, RESET_JOB, "carol")
@@ -228,7 +230,10 @@ def test_reset_from_other_states_is_refused(state: BoardState) -> None:
 
 
 def test_release_of_a_session_queues_its_reset_job() -> None:
-    event = decide(Release(fpga_id=FPGA, job_id=RESET_JOB, owner="alice"), BOARDS["reserved"])
+    event = decide(
+        Release(fpga_id=FPGA, job_id=RESET_JOB, owner="alice", session_id=str(SESSION.session_id)),
+        BOARDS["reserved"],
+    )
     assert isinstance(event, SessionReleased)
     assert event.session_id == SESSION.session_id
     assert event.reset_job_id == RESET_JOB
@@ -238,7 +243,12 @@ def test_release_of_a_session_queues_its_reset_job() -> None:
 @pytest.mark.parametrize("state", [s for s in ALL_STATES if s != "reserved"])
 def test_release_without_session_is_refused(state: BoardState) -> None:
     with pytest.raises(NoActiveSession) as info:
-        decide(Release(fpga_id=FPGA, job_id=RESET_JOB, owner="alice"), BOARDS[state])
+        decide(
+            Release(
+                fpga_id=FPGA, job_id=RESET_JOB, owner="alice", session_id=str(SESSION.session_id)
+            ),
+            BOARDS[state],
+        )
     _refused(info.value, NoActiveSession, 404, "no_active_session")
 
 

@@ -1,0 +1,73 @@
+"""API key lifecycle events: a key's identity and salted hash, never the key itself.
+
+Keys live on their own stream (``FPGA_KEYS``, subjects ``fpgakey.<key_id>.<Type>``) so that
+board subscribers never see them and only the API and the admin tools may write them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import msgspec
+
+KEY_STREAM = "FPGA_KEYS"
+KEY_SUBJECT_ROOT = "fpgakey"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _event_id() -> str:
+    return uuid.uuid4().hex
+
+
+class KeyEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """Base of every key event: the key's public id, time and schema version."""
+
+    key_id: str
+    event_id: str = msgspec.field(default_factory=_event_id)
+    occurred_at: datetime = msgspec.field(default_factory=_now)
+    v: int = 1
+
+
+class KeyCreated(KeyEvent, tag=True, frozen=True, kw_only=True):
+    """A key was issued. ``digest`` is HMAC-SHA256(salt, secret); the secret is not stored."""
+
+    name: str
+    admin: bool
+    salt: str
+    digest: str
+    created_by: str
+    github_login: str | None = None
+
+
+class KeyRevoked(KeyEvent, tag=True, frozen=True, kw_only=True):
+    """A key stops working from this event on."""
+
+    by: str
+    reason: str = ""
+
+
+KeyLifecycle = KeyCreated | KeyRevoked
+
+_encoder = msgspec.json.Encoder()
+_decoder: msgspec.json.Decoder[KeyLifecycle] = msgspec.json.Decoder(KeyLifecycle)
+
+
+def key_subject(event: KeyLifecycle) -> str:
+    """``fpgakey.<key_id>.KeyCreated``."""
+    return f"{KEY_SUBJECT_ROOT}.{event.key_id}.{type(event).__name__}"
+
+
+def all_keys_filter() -> str:
+    return f"{KEY_SUBJECT_ROOT}.>"
+
+
+def encode_key_event(event: KeyLifecycle) -> bytes:
+    return _encoder.encode(event)
+
+
+def decode_key_event(data: bytes) -> KeyLifecycle:
+    return _decoder.decode(data)

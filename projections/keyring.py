@@ -1,0 +1,57 @@
+"""Keeps the key views current from the key stream; the API authenticates against it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from events.keys import KEY_STREAM, all_keys_filter, decode_key_event
+from events.store import EventStore, stream_seq
+from projections import keys as key_fold
+from projections.keys import KeyView
+
+
+class KeyRing:
+    """Every key folded from ``FPGA_KEYS``, followed live so revocations apply at once."""
+
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+        self.keys: dict[str, KeyView] = {}
+        self.applied_seq = 0
+        self._changed = asyncio.Condition()
+        self._sub: JetStreamContext.PushSubscription | None = None
+
+    def get(self, key_id: str) -> KeyView | None:
+        return self.keys.get(key_id)
+
+    async def start(self) -> None:
+        """Subscribe from the beginning and return once every stored key is folded."""
+        target = await self._store.last_seq(KEY_STREAM)
+        self._sub = await self._store.subscribe(all_keys_filter(), self._on_msg, stream=KEY_STREAM)
+        await self.wait_for(target)
+
+    async def stop(self) -> None:
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+            self._sub = None
+
+    async def _on_msg(self, msg: Msg) -> None:
+        seq = stream_seq(msg)
+        if seq <= self.applied_seq:
+            return
+        event = decode_key_event(msg.data)
+        view = key_fold.apply(self.keys.get(event.key_id), event)
+        if view is not None:
+            self.keys[event.key_id] = view
+        self.applied_seq = seq
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_for(self, seq: int, timeout: float = 10.0) -> None:
+        """Return once the key event at ``seq`` (or a later one) is folded."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: self.applied_seq >= seq), timeout)
