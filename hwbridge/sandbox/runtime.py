@@ -54,9 +54,10 @@ def python_command(module: str, *args: str) -> list[str]:
 @functools.cache
 def interpreter_dirs() -> tuple[str, ...]:
     """Directories the interpreter and the service's packages live in (read-only in a sandbox)."""
+    # Not sys.path: its first entry is wherever the service was started from. A program's own
+    # PYTHONPATH is PACKAGE_ROOT, and the installed packages are under the prefixes.
     candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
     candidates += [os.path.dirname(os.path.realpath(sys.executable)), str(PACKAGE_ROOT)]
-    candidates += [entry for entry in sys.path if entry]
     found = {os.path.realpath(c) for c in candidates if os.path.isdir(c)}
     return tuple(outermost(found))
 
