@@ -21,7 +21,8 @@ from events.boards import parse_board_ids
 from hwbridge.buildrunner import BuildLimits
 from hwbridge.inventory import InventoryError, inventory_from_env
 from hwbridge.main import BridgeConfig, serve
-from hwbridge.sandbox import DEFAULT_USER
+from hwbridge.sandbox import DEFAULT_USER, SandboxError, SandboxUser
+from hwbridge.sandbox.identity import service_is_root
 
 EXIT_CONFIG = 2
 
@@ -39,6 +40,12 @@ def config_from_env(boards: str | None, data_dir: str | None) -> BridgeConfig:
         max_file_bytes=int(e.get("FPGA_CLOUD_BUILD_FILE_MB", "512")) * 1024**2,
         max_processes=int(e.get("FPGA_CLOUD_BUILD_PROCESSES", "512")),
     )
+    sandbox_user = e.get("FPGA_CLOUD_SANDBOX_USER", DEFAULT_USER)
+    if service_is_root():
+        try:
+            SandboxUser.resolve(sandbox_user)
+        except SandboxError as exc:
+            raise ValueError(f"FPGA_CLOUD_SANDBOX_USER: {exc}") from None
     inventory = inventory_from_env()
     return BridgeConfig(
         nats_url=nats_url,
@@ -50,7 +57,7 @@ def config_from_env(boards: str | None, data_dir: str | None) -> BridgeConfig:
         stream_replicas=int(e.get("FPGA_CLOUD_STREAM_REPLICAS", "1")),
         build_slots=int(e.get("FPGA_CLOUD_BUILD_SLOTS", "0")) or os.cpu_count() or 1,
         build_limits=limits,
-        sandbox_user=e.get("FPGA_CLOUD_SANDBOX_USER", DEFAULT_USER),
+        sandbox_user=sandbox_user,
     )
 
 

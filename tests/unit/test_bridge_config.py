@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ def test_build_limits_and_sandbox_user_come_from_the_environment(
         "FPGA_CLOUD_BUILD_CPU_S": "45",
         "FPGA_CLOUD_BUILD_FILE_MB": "64",
         "FPGA_CLOUD_BUILD_PROCESSES": "100",
-        "FPGA_CLOUD_SANDBOX_USER": "fpga-build",
+        "FPGA_CLOUD_SANDBOX_USER": "4242",
     }.items():
         monkeypatch.setenv(name, value)
     config = config_from_env("0-1", str(tmp_path))
@@ -29,9 +30,9 @@ def test_build_limits_and_sandbox_user_come_from_the_environment(
         timeout_s=90, memory_bytes=1024**3, cpu_seconds=45, max_file_bytes=64 * 1024**2,
         max_processes=100,
     )  # fmt: skip
-    assert config.sandbox_user == "fpga-build"
+    assert config.sandbox_user == "4242"
     sandbox = config.sandbox()
-    assert sandbox.user == "fpga-build" and sandbox.hidden == (tmp_path.resolve(),)
+    assert sandbox.user == "4242" and sandbox.hidden == (tmp_path.resolve(),)
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -43,3 +44,13 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     config = config_from_env("0", str(tmp_path))
     assert config.build_limits == BuildLimits()
     assert config.sandbox_user == "nobody"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox user matters only to a root service")
+def test_a_root_sandbox_user_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("NATS_URL", "nats://127.0.0.1:4222")
+    monkeypatch.setenv("FPGA_CLOUD_SANDBOX_USER", "root")
+    with pytest.raises(ValueError, match=r"FPGA_CLOUD_SANDBOX_USER: .* is root"):
+        config_from_env("0", str(tmp_path))
