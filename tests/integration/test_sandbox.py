@@ -268,6 +268,8 @@ def test_a_service_that_is_not_root_uses_a_user_namespace(listener: socket.socke
         as_nobody = {"user": NOBODY_ID, "group": NOBODY_ID, "extra_groups": []}
         done = subprocess.run(command, env=env, cwd="/", capture_output=True, text=True,
                               timeout=60, **as_nobody)  # type: ignore[call-overload]  # fmt: skip
+        if done.returncode == EXIT_SETUP and "cannot create the namespaces" in done.stderr:
+            pytest.skip(f"no unprivileged user namespaces here: {done.stderr.strip()}")
         assert done.returncode == 0, done.stderr
         lines = done.stdout.splitlines()
         assert lines[0] == str(NOBODY_ID)
