@@ -4,7 +4,8 @@ Configured by the environment: ``NATS_URL`` (required), ``FPGA_CLOUD_DATA_DIR``,
 ``FPGA_CLOUD_INVENTORY`` (board inventory TOML; default 10 virtual boards),
 ``FPGA_CLOUD_HWBRIDGE_HOST`` (which inventory host this is; default ``local``),
 ``FPGA_CLOUD_LEASE_SECONDS``, ``FPGA_CLOUD_BUILD_TIMEOUT_S``, ``FPGA_CLOUD_BUILD_MEMORY_MB``,
-``FPGA_CLOUD_BUILD_SLOTS``, ``FPGA_CLOUD_STREAM_REPLICAS``.
+``FPGA_CLOUD_BUILD_CPU_S``, ``FPGA_CLOUD_BUILD_FILE_MB``, ``FPGA_CLOUD_BUILD_PROCESSES``,
+``FPGA_CLOUD_SANDBOX_USER``, ``FPGA_CLOUD_BUILD_SLOTS``, ``FPGA_CLOUD_STREAM_REPLICAS``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import sys
 from pathlib import Path
 
 from events.boards import parse_board_ids
+from hwbridge.buildrunner import BuildLimits
 from hwbridge.inventory import InventoryError, inventory_from_env
 from hwbridge.main import BridgeConfig, serve
-from hwbridge.virtual.build import BuildLimits
+from hwbridge.sandbox import DEFAULT_USER, SandboxError, SandboxUser
+from hwbridge.sandbox.identity import service_is_root
 
 EXIT_CONFIG = 2
 
@@ -33,7 +36,16 @@ def config_from_env(boards: str | None, data_dir: str | None) -> BridgeConfig:
     limits = BuildLimits(
         timeout_s=float(e.get("FPGA_CLOUD_BUILD_TIMEOUT_S", "300")),
         memory_bytes=int(e.get("FPGA_CLOUD_BUILD_MEMORY_MB", "2048")) * 1024**2,
+        cpu_seconds=int(e.get("FPGA_CLOUD_BUILD_CPU_S", "600")),
+        max_file_bytes=int(e.get("FPGA_CLOUD_BUILD_FILE_MB", "512")) * 1024**2,
+        max_processes=int(e.get("FPGA_CLOUD_BUILD_PROCESSES", "512")),
     )
+    sandbox_user = e.get("FPGA_CLOUD_SANDBOX_USER", DEFAULT_USER)
+    if service_is_root():
+        try:
+            SandboxUser.resolve(sandbox_user)
+        except SandboxError as exc:
+            raise ValueError(f"FPGA_CLOUD_SANDBOX_USER: {exc}") from None
     inventory = inventory_from_env()
     return BridgeConfig(
         nats_url=nats_url,
@@ -45,6 +57,7 @@ def config_from_env(boards: str | None, data_dir: str | None) -> BridgeConfig:
         stream_replicas=int(e.get("FPGA_CLOUD_STREAM_REPLICAS", "1")),
         build_slots=int(e.get("FPGA_CLOUD_BUILD_SLOTS", "0")) or os.cpu_count() or 1,
         build_limits=limits,
+        sandbox_user=sandbox_user,
     )
 
 

@@ -14,12 +14,13 @@ import nats
 from events.store import EventStore
 from events.subjects import board_type_filter
 from events.types import BoardRegistered
+from hwbridge.buildrunner import BuildLimits
 from hwbridge.cache import BuildCache
 from hwbridge.drivers.base import BoardDriver
 from hwbridge.drivers.ecp5 import Ecp5Board
 from hwbridge.drivers.virtual import VirtualBoard
 from hwbridge.inventory import BoardConfig, Inventory, default_inventory
-from hwbridge.virtual.build import BuildLimits
+from hwbridge.sandbox import DEFAULT_USER, Namespaces, Sandbox, harden_data_dir
 from hwbridge.worker import BoardWorker
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,12 @@ class BridgeConfig:
     stream_replicas: int = 1
     build_slots: int = field(default_factory=lambda: os.cpu_count() or 1)
     build_limits: BuildLimits = field(default_factory=BuildLimits)
+    #: Who builds and simulations run as when the service runs as root.
+    sandbox_user: str = DEFAULT_USER
+
+    def sandbox(self) -> Sandbox:
+        """The sandbox of every build and simulation: the data directory hidden from them."""
+        return Sandbox(user=self.sandbox_user, hidden=(self.data_dir,))
 
     def boards(self) -> list[BoardConfig]:
         """This host's boards, limited to ``fpga_ids``."""
@@ -71,10 +78,12 @@ async def register(store: EventStore, board: BoardConfig) -> None:
 def make_driver(
     board: BoardConfig, config: BridgeConfig, cache: BuildCache, slots: asyncio.Semaphore
 ) -> BoardDriver:
+    sandbox = config.sandbox()
     if board.driver == "ecp5_evn":
         return Ecp5Board(board, config.data_dir, cache=cache, limits=config.build_limits,
-                         build_slots=slots)  # fmt: skip
-    return VirtualBoard(board.fpga_id, config.data_dir, config.build_limits, cache=cache)
+                         build_slots=slots, sandbox=sandbox)  # fmt: skip
+    return VirtualBoard(board.fpga_id, config.data_dir, config.build_limits, cache=cache,
+                        sandbox=sandbox)  # fmt: skip
 
 
 async def start_workers(store: EventStore, config: BridgeConfig) -> list[BoardWorker]:
@@ -111,12 +120,23 @@ async def _prepare(board: Ecp5Board) -> None:
         log.exception("board %d: preparing the base bitstream failed", board.fpga_id)
 
 
+def _describe(sandbox: Sandbox, allowed: Namespaces) -> str:
+    user = sandbox.identity()
+    who = f"as user {user.name}" if user else "as this service's user"
+    namespaces = [n for n in ("network", "mount", "pid") if getattr(allowed, n)]
+    return f"{who}; namespaces: {', '.join(namespaces) or 'none'}"
+
+
 async def serve(config: BridgeConfig) -> None:
     """Run until SIGINT/SIGTERM, then stop every simulation this host started."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    harden_data_dir(config.data_dir)
+    # Find out now, and log once, what containment this platform allows.
+    allowed = await asyncio.to_thread(config.sandbox().allowed)
+    log.info("builds and simulations run sandboxed (%s)", _describe(config.sandbox(), allowed))
     nc = await nats.connect(config.nats_url, max_reconnect_attempts=-1, name="hwbridge")
     store = EventStore(nc)
     await store.ensure_streams(config.stream_replicas)

@@ -30,6 +30,7 @@ from hwbridge.ecp5.build import BuildLimits, DesignBuildError, build_bitstream
 from hwbridge.ecp5.constants import BASE_DESIGN, BASE_SOC_VERSION, BOARD_KIND
 from hwbridge.ecp5.programmer import program_bitstream
 from hwbridge.inventory import BoardConfig
+from hwbridge.sandbox import Sandbox
 from hwbridge.uartbone import UARTBoneClient
 
 _log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class Ecp5Board:
         build_slots: Semaphore bounding concurrent builds; :meth:`prepare` holds one while
             the base SoC builds.
         yowasp_cache: Compiled-tool cache of yowasp; default ``<data_dir>/yowasp-cache``.
+        sandbox: Sandbox of the builds; default: one that hides ``data_dir``.
         tool: openFPGALoader executable (default: ``$FPGA_CLOUD_OPENFPGALOADER`` or PATH).
         program_timeout_s: Limit of one openFPGALoader run.
         link_timeout_s: UARTBone reply timeout.
@@ -83,6 +85,7 @@ class Ecp5Board:
         tool: str | None = None,
         program_timeout_s: float = PROGRAM_TIMEOUT_S,
         link_timeout_s: float = LINK_TIMEOUT_S,
+        sandbox: Sandbox | None = None,
     ) -> None:
         if config.driver != BOARD_KIND or config.serial_url is None:
             raise ValueError(f"board {config.fpga_id} is not an {BOARD_KIND} board with a port")
@@ -90,6 +93,7 @@ class Ecp5Board:
         self.config = config
         self._builds = data_dir / "builds" / BOARD_KIND
         self._yowasp_cache = yowasp_cache or data_dir / "yowasp-cache"
+        self._sandbox = sandbox or Sandbox(hidden=(data_dir,))
         self._cache = cache
         self._limits = limits or BuildLimits()
         self._slots = build_slots
@@ -152,6 +156,7 @@ class Ecp5Board:
                 limits=self._limits,
                 cache_dir=self._yowasp_cache,
                 baudrate=self.config.baudrate,
+                sandbox=self._sandbox,
             )
             artifact = _keep(built, package, self._builds / key)
         except DesignBuildError as exc:

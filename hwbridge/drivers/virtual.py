@@ -17,6 +17,7 @@ from hwbridge.cache import BuildCache, toolchain_versions
 from hwbridge.cache import cache_key as build_cache_key
 from hwbridge.drivers.base import BuildError, BuildOutput, DriverError, LogFn
 from hwbridge.drivers.bridgelink import open_checked, window_read, window_write
+from hwbridge.sandbox import Sandbox
 from hwbridge.uartbone import UARTBoneClient
 from hwbridge.virtual.artifact import SimArtifact
 from hwbridge.virtual.build import BuildLimits, DesignBuildError, build_sim
@@ -54,9 +55,12 @@ class VirtualBoard:
         data_dir: Path,
         limits: BuildLimits | None = None,
         cache: BuildCache | None = None,
+        sandbox: Sandbox | None = None,
     ) -> None:
         self.fpga_id = fpga_id
         self._cache = cache
+        # Builds and simulations never see the data directory beyond their own directories.
+        self._sandbox = sandbox or Sandbox(hidden=(data_dir,))
         self._builds = data_dir / "builds"
         self._run_dir = data_dir / "boards" / str(fpga_id)
         self._limits = limits or BuildLimits()
@@ -77,7 +81,9 @@ class VirtualBoard:
         # Unique per attempt: a build orphaned by a crashed worker may still be writing its own.
         scratch = self._builds / f"tmp-{job_id.hex}-{uuid.uuid4().hex[:8]}"
         try:
-            artifact = await build_sim(source, scratch, log, limits=self._limits)
+            artifact = await build_sim(
+                source, scratch, log, limits=self._limits, sandbox=self._sandbox
+            )
         except DesignBuildError as exc:
             shutil.rmtree(scratch, ignore_errors=True)
             raise BuildError(exc.reason) from None
@@ -112,7 +118,7 @@ class VirtualBoard:
             raise DriverError(f"the built design is missing on this host: {exc}") from None
         await log("program", "starting the Verilator simulation")
         try:
-            self._sim = await Simulation.start(artifact, self._run_dir)
+            self._sim = await Simulation.start(artifact, self._run_dir, sandbox=self._sandbox)
         except SimulationError as exc:
             raise DriverError(str(exc)) from None
         await log("program", f"simulation listening on 127.0.0.1:{self._sim.port}")

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hwbridge.virtual.artifact import write_new_file
+
 ARTIFACT_FILE = "artifact.json"
 
 
@@ -94,7 +96,7 @@ class BitstreamArtifact:
         if resolved.is_relative_to(directory.resolve()):
             data["path"] = str(resolved.relative_to(directory.resolve()))
         tmp = directory / (ARTIFACT_FILE + ".tmp")
-        tmp.write_text(json.dumps(data, indent=1) + "\n")
+        write_new_file(tmp, json.dumps(data, indent=1) + "\n")
         tmp.replace(directory / ARTIFACT_FILE)
 
     @classmethod

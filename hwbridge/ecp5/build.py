@@ -1,15 +1,17 @@
-"""Parent side of an ECP5 build: run the build child's two phases under limits, stream the log.
+"""Parent side of an ECP5 build: run the build child's two phases in the sandbox, stream the log.
 
-The subprocess machinery is the virtual board's (:mod:`hwbridge.virtual.build`): resource
-limits, a scrubbed environment, its own session killed as a group on timeout or cancellation,
-and the stage/error/result line protocol. Two things differ:
+The sandbox and the line protocol are those of every build (:mod:`hwbridge.buildrunner`:
+resource limits, an unprivileged user, no network, only the build directory writable, a clean
+environment, everything the child started killed when it ends or times out). Two things differ:
 
 * The untrusted ``design.py`` runs only in the ``elaborate`` phase, under the caller's limits.
   The ``toolchain`` phase runs trusted code and the WebAssembly tools, each of which reserves
   ~4 GiB of *address space* (not memory) up front, so its ``RLIMIT_AS`` is raised to
   :data:`TOOLCHAIN_ADDRESS_SPACE`; wasm32 itself caps a tool's heap at 4 GiB.
-* The child gets the wrapper directory on ``PATH`` and a persistent ``YOWASP_CACHE_DIR``: the
-  first run of each tool compiles its WebAssembly (~35-70 s), later runs load the cache.
+* The toolchain phase gets the wrapper directory on ``PATH`` and a persistent, writable
+  ``YOWASP_CACHE_DIR``: the first run of each tool compiles its WebAssembly (~35-70 s), later
+  runs load the cache. The elaborate phase cannot see the cache where the platform gives the
+  sandbox a mount namespace, so a design cannot plant code in it for later builds.
 
 This module never imports LiteX.
 """
@@ -17,26 +19,24 @@ This module never imports LiteX.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import sys
 from pathlib import Path
 
+from hwbridge.buildfailure import build_failure
+from hwbridge.buildrunner import (
+    BuildLimits,
+    DesignBuildError,
+    LogPump,
+    build_environment,
+    close_build_dir,
+    open_build_dir,
+    run_build_child,
+)
 from hwbridge.drivers.base import LogFn
 from hwbridge.ecp5.artifact import BitstreamArtifact
 from hwbridge.ecp5.constants import DEFAULT_BAUDRATE
 from hwbridge.ecp5.elaborate import BIN_SUBDIR, EXIT_FIT, EXIT_TIMING
-from hwbridge.virtual.build import (
-    _LINE_LIMIT,
-    BuildLimits,
-    DesignBuildError,
-    _child_env,
-    _failure,
-    _kill_group,
-    _limit_preexec,
-    _LogPump,
-    _prepare,
-)
+from hwbridge.sandbox import Sandbox, SandboxError, python_command
 from hwbridge.virtual.elaborate import EXIT_OK
 
 __all__ = [
@@ -50,62 +50,8 @@ __all__ = [
 #: RLIMIT_AS of the toolchain phase. Measured: a yowasp tool does not start under 8 GiB and
 #: runs under 10 GiB; the rest is headroom for nextpnr's threads and a large netlist.
 TOOLCHAIN_ADDRESS_SPACE = 16 * 1024**3
-#: Failure kinds of the ECP5-specific exit codes (the shared ones are mapped by ``_failure``).
+#: Failure kinds of the ECP5-specific exit codes (``build_failure`` maps the shared ones).
 _KINDS = {EXIT_FIT: "fit", EXIT_TIMING: "timing"}
-
-
-def _toolchain_limits(limits: BuildLimits) -> BuildLimits:
-    return dataclasses.replace(
-        limits, memory_bytes=max(limits.memory_bytes, TOOLCHAIN_ADDRESS_SPACE)
-    )
-
-
-def _env(out_dir: Path, cache_dir: Path) -> dict[str, str]:
-    """The child's environment: the virtual build's, plus the wrappers and the YoWASP cache."""
-    cache_dir = Path(cache_dir).resolve()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    env = _child_env(out_dir)
-    env["PATH"] = f"{out_dir / BIN_SUBDIR}:{env['PATH']}"
-    env["YOWASP_CACHE_DIR"] = str(cache_dir)
-    return env
-
-
-async def _run_phase(
-    args: list[str],
-    out_dir: Path,
-    env: dict[str, str],
-    limits: BuildLimits,
-    pump: _LogPump,
-) -> int:
-    """Run one phase of the build child to completion; kill its group if cancelled."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "hwbridge.ecp5.elaborate",
-        *args,
-        cwd=out_dir,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
-        preexec_fn=_limit_preexec(limits),
-        limit=_LINE_LIMIT,
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    try:
-        await asyncio.gather(pump.pump(proc.stdout, False), pump.pump(proc.stderr, True))
-        rc = await proc.wait()
-    finally:
-        # On timeout, cancellation or a failing log callback: never leave tools running.
-        if proc.returncode is None:
-            _kill_group(proc.pid)
-            with contextlib.suppress(ProcessLookupError):
-                await proc.wait()
-    if rc < 0:
-        # Killed by a limit: a tool may still be running in the group.
-        _kill_group(proc.pid)
-    return rc
 
 
 def _artifact_from(result: dict[str, object], out_dir: Path) -> BitstreamArtifact:
@@ -119,6 +65,17 @@ def _artifact_from(result: dict[str, object], out_dir: Path) -> BitstreamArtifac
     return dataclasses.replace(artifact, path=path)
 
 
+def _shared_cache(sandbox: Sandbox, out_dir: Path, cache_dir: Path) -> Path:
+    """The YoWASP cache, made usable by the sandbox user (the toolchain phase fills it)."""
+    cache_dir = Path(cache_dir).resolve()
+    try:
+        sandbox.share(cache_dir)
+    except (OSError, SandboxError) as exc:
+        close_build_dir(sandbox, out_dir)
+        raise DesignBuildError(f"the YoWASP cache {cache_dir} is not usable: {exc}") from None
+    return cache_dir
+
+
 async def build_bitstream(
     source: bytes,
     out_dir: Path,
@@ -127,6 +84,7 @@ async def build_bitstream(
     limits: BuildLimits,
     cache_dir: Path,
     baudrate: int = DEFAULT_BAUDRATE,
+    sandbox: Sandbox | None = None,
 ) -> BitstreamArtifact:
     """Build a user's design into a bitstream for the ECP5 evaluation board.
 
@@ -142,6 +100,7 @@ async def build_bitstream(
         cache_dir: Persistent YoWASP cache of compiled tools (created if missing); keep it
             between builds, e.g. ``<data_dir>/yowasp-cache``.
         baudrate: UART rate of the bridge in the gateware.
+        sandbox: The sandbox to build in; default: the default :class:`Sandbox`.
 
     Returns:
         The artifact; ``out_dir/artifact.json`` describes it.
@@ -152,28 +111,39 @@ async def build_bitstream(
             ``internal``).
         ValueError: If ``out_dir`` already holds a build.
     """
-    out_dir, design_py = _prepare(source, Path(out_dir))
-    env = _env(out_dir, cache_dir)
+    sandbox = sandbox or Sandbox()
+    out_dir, design_py, tmp = open_build_dir(source, Path(out_dir), sandbox)
+    cache_dir = _shared_cache(sandbox, out_dir, cache_dir)
     common = [f"--baudrate={int(baudrate)}", str(design_py), str(out_dir)]
-    pump = _LogPump(log, limits.max_log_lines)
+    phases = [
+        ("elaborate", build_environment(tmp), limits.resources(), []),
+        (
+            "toolchain",
+            build_environment(tmp, out_dir / BIN_SUBDIR, YOWASP_CACHE_DIR=str(cache_dir)),
+            limits.resources(max(limits.memory_bytes, TOOLCHAIN_ADDRESS_SPACE)),
+            [cache_dir],
+        ),
+    ]
+    pump = LogPump(log, limits.max_log_lines)
     rc = EXIT_OK
     try:
         async with asyncio.timeout(limits.timeout_s):
-            for phase, phase_limits in (
-                ("elaborate", limits),
-                ("toolchain", _toolchain_limits(limits)),
-            ):
-                rc = await _run_phase(
-                    [f"--phase={phase}", *common], out_dir, env, phase_limits, pump
-                )
+            for phase, env, resources, writable in phases:
+                argv = python_command("hwbridge.ecp5.elaborate", f"--phase={phase}", *common)
+                rc = await run_build_child(
+                    sandbox, argv, out_dir=out_dir, env=env, limits=resources, pump=pump,
+                    writable=writable,
+                )  # fmt: skip
                 if rc != EXIT_OK:
                     break
     except TimeoutError:
         reason = f"build timed out after {limits.timeout_s:g} s (in the {pump.stage} stage)"
         await log("build", reason)
         raise DesignBuildError(reason, "timeout") from None
+    finally:
+        close_build_dir(sandbox, out_dir)
     if rc != EXIT_OK or pump.result is None:
-        err = _failure(rc, pump, limits)
+        err = build_failure(rc, pump, limits)
         err.kind = _KINDS.get(rc, err.kind)
         await log("build", f"build failed: {err.reason}")
         raise err

@@ -6,6 +6,18 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+
+def write_new_file(path: Path, text: str) -> None:
+    """Write ``text`` to a file created afresh at ``path``.
+
+    Whatever is at ``path`` is removed first and the file is created exclusively, so a symlink
+    a build left there cannot send the service's write elsewhere.
+    """
+    path.unlink(missing_ok=True)
+    with path.open("x") as f:
+        f.write(text)
+
+
 ARTIFACT_FILE = "artifact.json"
 #: Files an artifact directory must hold for a simulator to start from it.
 REQUIRED_FILES = ("obj_dir/Vsim", "modules/serial2tcp_nodelay.so", "sim_config.js")
@@ -30,7 +42,7 @@ class SimArtifact:
         """Write ``path/artifact.json`` atomically."""
         data = {"window_base": self.window_base, "window_size": self.window_size}
         tmp = self.path / (ARTIFACT_FILE + ".tmp")
-        tmp.write_text(json.dumps(data) + "\n")
+        write_new_file(tmp, json.dumps(data) + "\n")
         tmp.replace(self.path / ARTIFACT_FILE)
 
     @classmethod

@@ -4,6 +4,14 @@ Each instance gets its own working directory (its own ``sim_config.js`` with its
 compiled binary, the sim modules and the memory init files are shared by symlink), runs in its
 own session so it can be stopped as a group, and logs to ``run_dir/sim.log``. A running
 simulator spins one core: stop every instance you start.
+
+The simulator executes the user's RTL (which can call ``$system`` or ``$fopen``), so it runs in
+the sandbox (:class:`hwbridge.sandbox.Sandbox`) as the sandbox user, with memory, file-size and
+process-count limits but no CPU-time limit (it runs for as long as the session), in its own pid
+and mount namespaces: it sees the service's data directory only as its own working directory
+(writable only where it writes ``sim.vcd``) and the build it runs (read-only). It keeps the
+host's network namespace: its UART is a TCP listen socket on 127.0.0.1 that the service connects
+to, and loopback inside a network namespace of its own would be out of the service's reach.
 """
 
 from __future__ import annotations
@@ -20,11 +28,17 @@ import time
 import weakref
 from pathlib import Path
 
+from hwbridge.sandbox import ResourceLimits, Sandbox, SandboxError, clean_environment
 from hwbridge.virtual.artifact import SimArtifact
-from hwbridge.virtual.lifetime import die_with_parent
 
 SIM_MODULE = "serial2tcp_nodelay"
 LOG_FILE = "sim.log"
+#: The one file the simulator writes in its working directory (its waveform trace).
+TRACE_FILE = "sim.vcd"
+#: Limits of a running simulator: no CPU-time limit, it runs as long as its session.
+SIM_LIMITS = ResourceLimits(
+    memory_bytes=2 * 1024**3, max_file_bytes=256 * 1024**2, max_processes=512, cpu_seconds=None
+)
 #: Vsim exits with this code when its serial module cannot bind the port.
 _RC_PORT_IN_USE = 255
 _PORT_ATTEMPTS = 5
@@ -65,6 +79,7 @@ def prepare_run_dir(artifact: SimArtifact, run_dir: Path, port: int) -> None:
         port: TCP port written into this instance's ``sim_config.js``.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir.chmod(0o755)  # the sandboxed simulator enters it, and writes only its trace there
     links = [artifact.path / "modules", *sorted(artifact.path.glob("*.init"))]
     for target in links:
         link = run_dir / target.name
@@ -100,7 +115,13 @@ class Simulation:
 
     @classmethod
     async def start(
-        cls, artifact: SimArtifact, run_dir: Path, *, port: int | None = None
+        cls,
+        artifact: SimArtifact,
+        run_dir: Path,
+        *,
+        port: int | None = None,
+        sandbox: Sandbox | None = None,
+        limits: ResourceLimits = SIM_LIMITS,
     ) -> Simulation:
         """Launch a simulator and wait until its TCP port accepts connections.
 
@@ -108,6 +129,8 @@ class Simulation:
             artifact: The compiled board.
             run_dir: Working directory of this instance; never share it between instances.
             port: Fixed port, or None to pick a free one (retried if it is taken meanwhile).
+            sandbox: The sandbox to run it in; default: the default :class:`Sandbox`.
+            limits: Its resource limits.
 
         Returns:
             The running simulation.
@@ -121,7 +144,7 @@ class Simulation:
             chosen = port if port is not None else _free_port()
             prepare_run_dir(artifact, run_dir, chosen)
             log_offset = _log_size(run_dir)
-            proc = _launch(artifact, run_dir)
+            proc = _launch(artifact, run_dir, sandbox or Sandbox(), limits)
             try:
                 rc = await _wait_listening(proc, chosen, run_dir / LOG_FILE, log_offset)
             except BaseException:
@@ -180,26 +203,33 @@ async def _wait_exit(proc: subprocess.Popen[bytes], timeout_s: float | None) -> 
         await asyncio.sleep(_POLL_S)
 
 
-def _launch(artifact: SimArtifact, run_dir: Path) -> subprocess.Popen[bytes]:
+def _launch(
+    artifact: SimArtifact, run_dir: Path, sandbox: Sandbox, limits: ResourceLimits
+) -> subprocess.Popen[bytes]:
     vsim = str(artifact.path / "obj_dir" / "Vsim")
     stdbuf = shutil.which("stdbuf")
     # Vsim block-buffers stdout when it is a file; stdbuf makes the log readable live.
     argv = [stdbuf, "-oL", "-eL", vsim] if stdbuf else [vsim]
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(run_dir),
-        "LANG": "C.UTF-8",
-    }
+    trace = run_dir / TRACE_FILE
+    try:
+        # The run directory stays the service's; the simulator may write its trace only.
+        trace.unlink(missing_ok=True)
+        trace.touch()
+        sandbox.give(trace)
+        command = sandbox.command(
+            argv, cwd=run_dir, limits=limits, keep_network=True, readable=[artifact.path]
+        )
+    except (OSError, SandboxError) as exc:
+        raise SimulationError(f"cannot start the simulator in its sandbox: {exc}") from None
     with (run_dir / LOG_FILE).open("ab") as log:
         return subprocess.Popen(
-            argv,
-            cwd=run_dir,
-            env=env,
+            command,
+            cwd="/",
+            env=clean_environment(run_dir),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=die_with_parent,
         )
 
 

@@ -158,7 +158,7 @@ async def test_second_build_is_a_cache_hit_without_the_toolchain(
         raise AssertionError("a cache hit must not start the toolchain")
 
     # Every way a build could start a process: the phase launcher and the build entry point.
-    monkeypatch.setattr(ecp5_build, "_run_phase", no_toolchain)
+    monkeypatch.setattr(ecp5_build, "run_build_child", no_toolchain)
     monkeypatch.setattr(ecp5_driver, "build_bitstream", no_toolchain)
     monkeypatch.setenv("PATH", str(tmp_path))  # and no wrapper or tool to find
     source = ECHO_REGS.read_bytes()

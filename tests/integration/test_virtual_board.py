@@ -342,7 +342,7 @@ async def test_design_that_verilator_rejects(tmp_path: Path) -> None:
 
 async def test_design_eats_memory(tmp_path: Path) -> None:
     err, _ = await _fail(tmp_path, "hog = bytearray(1 << 31)\n", BuildLimits(memory_bytes=1 << 30))
-    assert err.reason == "design.py raised MemoryError"
+    assert err.reason == "design.py raised MemoryError (the build's memory limit is 1024 MiB)"
 
 
 async def test_out_dir_is_single_use(tmp_path: Path) -> None:
