@@ -139,14 +139,19 @@ def built(fpga_id: int, job_id: uuid.UUID, *, window_size: int = WINDOW_SIZE) ->
 
 
 def opened(
-    fpga_id: int, job_id: uuid.UUID, session_id: uuid.UUID, *, owner: str = ALICE.key_id
+    fpga_id: int,
+    job_id: uuid.UUID,
+    session_id: uuid.UUID,
+    *,
+    owner: str = ALICE.key_id,
+    expires_at: datetime | None = None,
 ) -> SessionOpened:
     return SessionOpened(
         fpga_id=fpga_id,
         job_id=job_id,
         session_id=session_id,
         owner=owner,
-        expires_at=datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC) + timedelta(hours=1),
+        expires_at=expires_at or datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC) + timedelta(hours=1),
     )
 
 
@@ -158,6 +163,7 @@ def reservation(
     owner: str = ALICE.key_id,
     window_size: int = WINDOW_SIZE,
     sha: str = "ab" * 32,
+    expires_at: datetime | None = None,
 ) -> list[BoardEvent]:
     """Everything a worker appends from an upload to an open session, in order."""
     return [
@@ -166,5 +172,5 @@ def reservation(
         built(fpga_id, job_id, window_size=window_size),
         ProgrammingStarted(fpga_id=fpga_id, job_id=job_id),
         Programmed(fpga_id=fpga_id, job_id=job_id),
-        opened(fpga_id, job_id, session_id, owner=owner),
+        opened(fpga_id, job_id, session_id, owner=owner, expires_at=expires_at),
     ]
