@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 
-from services.natsserver import NatsServer
+from services.natsaccess import start_nats
 from services.settings import Settings
 
 log = logging.getLogger("fpga-cloud")
@@ -47,13 +47,10 @@ async def run_up(settings: Settings) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    server: NatsServer | None = None
-    nats_url = settings.nats_url
-    if nats_url is None:
-        port = int(os.environ.get("FPGA_CLOUD_NATS_PORT", "4222"))
-        server = NatsServer(settings.data_dir / "nats", port=port)
-        await server.start()
-        nats_url = server.url
+    port = int(os.environ.get("FPGA_CLOUD_NATS_PORT", "4222"))
+    # The embedded server unless NATS_URL is set; the streams are created here, as admin.
+    nats = await start_nats(settings, port)
+    server, nats_url = nats.server, nats.url
     env = {
         **os.environ,
         "NATS_URL": nats_url,
@@ -64,8 +61,12 @@ async def run_up(settings: Settings) -> int:
     boards = ",".join(map(str, settings.fpga_ids))
     cli = [sys.executable, "-m", "services.cli"]
     children = [
-        Child("api", [*cli, "api"], env),
-        Child("hwbridge", [sys.executable, "-m", "hwbridge", "--boards", boards], env),
+        Child("api", [*cli, "api"], nats.child_env(env, "api")),
+        Child(
+            "hwbridge",
+            [sys.executable, "-m", "hwbridge", "--boards", boards],
+            nats.child_env(env, "hwbridge"),
+        ),
     ]
     for child in children:
         await child.start()
