@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,6 +99,11 @@ def forget_credentials_env(env: MutableMapping[str, str] | None = None) -> None:
         e.pop(name, None)
 
 
+def redact(url: str) -> str:
+    """``url`` without any ``user:password@`` part, for messages and logs."""
+    return re.sub(r"//[^/@,]*@", "//", url)
+
+
 def _is_auth_refusal(exc: BaseException) -> bool:
     return "authorization violation" in str(exc).lower()
 
@@ -122,11 +128,12 @@ async def connect(
     nc = NATS()
     up = False
     who = f"user {credentials.user!r}" if credentials else "a connection without credentials"
+    where = redact(url)
 
     async def on_error(exc: Exception) -> None:
         if not up and _is_auth_refusal(exc):
             raise NatsAuthError(
-                f"NATS at {url} refused {who}: check {USER_ENV} and {PASSWORD_ENV}"
+                f"NATS at {where} refused {who}: check {USER_ENV} and {PASSWORD_ENV}"
             ) from None
         log.error("NATS (%s): %s", name, exc)
         if error_cb is not None:
@@ -146,7 +153,7 @@ async def connect(
         if isinstance(exc, NatsAuthError):
             raise
         if _is_auth_refusal(exc):
-            raise NatsAuthError(f"NATS at {url} refused {who}") from None
+            raise NatsAuthError(f"NATS at {where} refused {who}") from None
         raise
     up = True
     return nc

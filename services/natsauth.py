@@ -4,18 +4,18 @@ One account, ``FPGA`` (JetStream enabled), holds every stream and user; ``SYS`` 
 account, with no users. The users:
 
 - ``admin``: everything; creates and updates the streams and buckets (``fpga-cloud up``,
-  ``fpga-cloud streams``), CLI tools, tests.
+  ``fpga-cloud streams``); tests.
 - ``api``: appends command events to any board, extends the audit chain, writes key lifecycle
   events, stores uploaded designs, sends Wishbone frames to the boards, reads every stream.
 - ``projections``: read-only. Folds the streams into views (the API process's second
-  connection), replays history, watches the event subjects live.
+  connection), replays history (``fpga-cloud replay``, ``audit verify``), watches events live.
 - ``hwbridge-<host>``: one per hwbridge host; appends board and log events and answers
   Wishbone frames for its own boards only, reads the board stream and the designs, shares the
   build cache.
 
-Nobody but ``admin`` may create, update or delete a stream or consumer config beyond ephemeral
-reading consumers, or purge or delete messages. Passwords are never in these files: each is a
-variable (``$FPGA_NATS_API_PASSWORD``) that nats-server resolves from its environment.
+Nobody but ``admin`` may create, update, delete or purge a stream or delete a message; the others
+only create consumers on the streams they may read. Passwords are never in these files:
+each is a variable (``$FPGA_NATS_API_PASSWORD``) that nats-server resolves from its environment.
 
 ``python -m services.natsauth --host a=0-4 --host b=5-9`` prints the file for a layout; the
 shipped ``nats-accounts.conf`` is the one for ``compose.yaml``.
