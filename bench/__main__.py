@@ -15,12 +15,19 @@ import tempfile
 import time
 from pathlib import Path
 
-import nats
+from nats.aio.msg import Msg
 
 from bench.httpload import RawClient, get_rate
 from bench.live import sse_fanout, stream_round_trips
 from bench.replay import replay_rate
 from bench.stats import summary_ms
+from events.connection import (
+    ADMIN_USER,
+    PROJECTIONS_USER,
+    NatsCredentials,
+    connect,
+    credentials_from_env,
+)
 from tests.e2e.system import System
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "echo_regs.py"
@@ -69,13 +76,13 @@ async def submit_latency(
 
 
 async def run_round_trips(
-    c: RawClient, nats_url: str, fpga_id: int, rounds: int
+    c: RawClient, nats_url: str, credentials: NatsCredentials | None, fpga_id: int, rounds: int
 ) -> tuple[list[float], list[float]]:
     """POST /run (1-word read) -> result available, and event appended -> visible in GET."""
-    nc = await nats.connect(nats_url)
+    nc = await connect(nats_url, credentials, name="bench")
     seen: dict[str, float] = {}
 
-    async def on_result(msg: nats.aio.msg.Msg) -> None:
+    async def on_result(msg: Msg) -> None:
         seen[json.loads(msg.data)["job_id"]] = time.perf_counter()
 
     await nc.subscribe(f"fpga.{fpga_id}.WishboneResult", cb=on_result)
@@ -108,8 +115,11 @@ async def main(url: str | None, seconds: float) -> None:
         system = System(Path(tmp.name) / "data")
         await asyncio.to_thread(system.start)
         url, nats_url = system.base, system.nats_url
+        watcher = system.nats_credentials(PROJECTIONS_USER)
+        writer = system.nats_credentials(ADMIN_USER)
     else:
         nats_url = os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
+        watcher = writer = credentials_from_env(ADMIN_USER)
     host, port = url.split("//", 1)[1].rsplit(":", 1)
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
@@ -129,7 +139,7 @@ async def main(url: str | None, seconds: float) -> None:
             f"multipart/form-data; boundary={BOUNDARY}",
         )
         await _wait_state(c, 4, "reserved")
-        trips, lags = await run_round_trips(c, nats_url, 4, rounds=1000)
+        trips, lags = await run_round_trips(c, nats_url, watcher, 4, rounds=1000)
         print(f"POST /run -> result        {summary_ms(trips)}")
         print(f"projection lag             {summary_ms(lags)}")
         _, body = await c.request("GET", "/fpga/4/session")
@@ -139,7 +149,7 @@ async def main(url: str | None, seconds: float) -> None:
         print(
             f"WebSocket stream 1-word read {summary_ms(trips)}, {len(trips) / sum(trips):.0f} tx/s"
         )
-        rate = await sse_fanout(host, int(port), nats_url, clients=100, events=1000)
+        rate = await sse_fanout(host, int(port), nats_url, writer, clients=100, events=1000)
         print(f"SSE fan-out, 100 clients   {rate:8.0f} events/s delivered")
         await c.request("POST", "/fpga/4/session/release")  # stop its simulation's spinning
         await _wait_state(c, 4, "idle")

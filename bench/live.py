@@ -7,14 +7,22 @@ import struct
 import time
 import uuid
 
-import nats
 from websockets.asyncio.client import connect
 
+from events.connection import NatsCredentials
+from events.connection import connect as nats_connect
 from events.store import EventStore
 from events.types import JobCancelled
 
 
-async def sse_fanout(host: str, port: int, nats_url: str, clients: int, events: int) -> float:
+async def sse_fanout(
+    host: str,
+    port: int,
+    nats_url: str,
+    credentials: NatsCredentials | None,
+    clients: int,
+    events: int,
+) -> float:
     """Events/s delivered in total to ``clients`` SSE subscribers of ``GET /events``."""
     received = [0] * clients
     ready = asyncio.Event()
@@ -39,7 +47,7 @@ async def sse_fanout(host: str, port: int, nats_url: str, clients: int, events: 
     tasks = [asyncio.create_task(client(i)) for i in range(clients)]
     await asyncio.wait_for(ready.wait(), 30)
     await asyncio.sleep(0.5)  # let every subscription register with the hub
-    nc = await nats.connect(nats_url)
+    nc = await nats_connect(nats_url, credentials, name="bench")
     store = EventStore(nc)
     started = time.perf_counter()
     batch = [JobCancelled(fpga_id=9, job_id=uuid.uuid4(), by="bench") for _ in range(events)]

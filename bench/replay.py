@@ -8,8 +8,6 @@ import time
 import uuid
 from pathlib import Path
 
-import nats
-
 from events.store import EventStore
 from events.types import (
     BoardEvent,
@@ -78,7 +76,7 @@ async def replay_rate(total: int = 100_000) -> tuple[int, float]:
         server = NatsServer(Path(tmp) / "nats")
         await server.start()
         try:
-            nc = await nats.connect(server.url)
+            nc = await server.connect()
             store = EventStore(nc)
             await store.ensure_streams()
             events: list[BoardEvent] = []

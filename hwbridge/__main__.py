@@ -1,6 +1,7 @@
 """``python -m hwbridge``: the board workers of this host (``fpga-cloud hwbridge`` runs this).
 
-Configured by the environment: ``NATS_URL`` (required), ``FPGA_CLOUD_DATA_DIR``,
+Configured by the environment: ``NATS_URL`` (required), ``FPGA_CLOUD_NATS_USER`` (default
+``hwbridge-<host>``) and ``FPGA_CLOUD_NATS_PASSWORD``, ``FPGA_CLOUD_DATA_DIR``,
 ``FPGA_CLOUD_INVENTORY`` (board inventory TOML; default 10 virtual boards),
 ``FPGA_CLOUD_HWBRIDGE_HOST`` (which inventory host this is; default ``local``),
 ``FPGA_CLOUD_LEASE_SECONDS``, ``FPGA_CLOUD_BUILD_TIMEOUT_S``, ``FPGA_CLOUD_BUILD_MEMORY_MB``,
@@ -18,6 +19,13 @@ import sys
 from pathlib import Path
 
 from events.boards import parse_board_ids
+from events.connection import (
+    NatsAuthError,
+    StreamsMissing,
+    credentials_from_env,
+    forget_credentials_env,
+    hwbridge_user,
+)
 from hwbridge.buildrunner import BuildLimits
 from hwbridge.inventory import InventoryError, inventory_from_env
 from hwbridge.main import BridgeConfig, serve
@@ -47,11 +55,13 @@ def config_from_env(boards: str | None, data_dir: str | None) -> BridgeConfig:
         except SandboxError as exc:
             raise ValueError(f"FPGA_CLOUD_SANDBOX_USER: {exc}") from None
     inventory = inventory_from_env()
+    host = e.get("FPGA_CLOUD_HWBRIDGE_HOST", "local")
     return BridgeConfig(
         nats_url=nats_url,
         fpga_ids=parse_board_ids(boards or e.get("FPGA_CLOUD_BOARDS", "0-9")),
         data_dir=Path(data_dir or e.get("FPGA_CLOUD_DATA_DIR", "var")).resolve(),
-        host=e.get("FPGA_CLOUD_HWBRIDGE_HOST", "local"),
+        host=host,
+        credentials=credentials_from_env(hwbridge_user(host), e),
         inventory=inventory,
         lease_seconds=int(e.get("FPGA_CLOUD_LEASE_SECONDS", "3600")),
         stream_replicas=int(e.get("FPGA_CLOUD_STREAM_REPLICAS", "1")),
@@ -81,13 +91,18 @@ def main(argv: list[str] | None = None) -> int:
     except (InventoryError, ValueError) as exc:
         print(f"fpga-cloud: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    forget_credentials_env()  # read once; no simulator, programmer or build child inherits them
     try:
         import uvloop
 
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is a dependency
         pass
-    asyncio.run(serve(config))
+    try:
+        asyncio.run(serve(config))
+    except (NatsAuthError, StreamsMissing) as exc:
+        print(f"fpga-cloud: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

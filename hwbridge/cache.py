@@ -22,12 +22,12 @@ import uuid
 from pathlib import Path
 
 from nats.js import JetStreamContext
-from nats.js.api import ObjectMeta, ObjectStoreConfig
+from nats.js.api import ObjectMeta
 from nats.js.errors import BucketNotFoundError, NotFoundError
 from nats.js.object_store import ObjectStore
 
-#: Bucket of built artifacts (next to ``fpga-designs``, which holds the uploads).
-BUILD_BUCKET = "fpga-builds"
+from events.provision import BUILD_BUCKET as BUILD_BUCKET
+from events.provision import BUILD_BUCKET_CONFIG
 
 
 def cache_key(
@@ -137,7 +137,8 @@ class BuildCache:
 
     Args:
         js: A connected JetStream context.
-        bucket: Bucket name; created on first use if missing.
+        bucket: Bucket name. ``fpga-cloud up`` creates it with the streams; with admin
+            credentials (tests, tools) it is also created on first use if missing.
         replicas: Replicas of a bucket this creates (3 on a NATS cluster).
     """
 
@@ -158,10 +159,7 @@ class BuildCache:
                 except BucketNotFoundError:
                     # Creating an existing bucket with the same config succeeds, so two hosts
                     # racing here both end up with the same bucket.
-                    config = ObjectStoreConfig(
-                        description="fpga-cloud build cache (content-addressed)",
-                        replicas=self._replicas,
-                    )
+                    config = BUILD_BUCKET_CONFIG.evolve(replicas=self._replicas)
                     self._store = await self._js.create_object_store(self.bucket, config=config)
             return self._store
 

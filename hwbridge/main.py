@@ -9,8 +9,8 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nats
-
+from events.connection import NatsCredentials, connect, wait_for_streams
+from events.provision import HWBRIDGE_STREAMS
 from events.store import EventStore
 from events.subjects import board_type_filter
 from events.types import BoardRegistered
@@ -35,6 +35,8 @@ class BridgeConfig:
     fpga_ids: tuple[int, ...]
     data_dir: Path
     host: str = "local"
+    credentials: NatsCredentials | None = None
+    """This host's NATS user (``hwbridge-<host>``) and password; None: an open server."""
     inventory: Inventory = field(default_factory=default_inventory)
     lease_seconds: int = 3600
     stream_replicas: int = 1
@@ -137,9 +139,14 @@ async def serve(config: BridgeConfig) -> None:
     # Find out now, and log once, what containment this platform allows.
     allowed = await asyncio.to_thread(config.sandbox().allowed)
     log.info("builds and simulations run sandboxed (%s)", _describe(config.sandbox(), allowed))
-    nc = await nats.connect(config.nats_url, max_reconnect_attempts=-1, name="hwbridge")
+    nc = await connect(
+        config.nats_url,
+        config.credentials,
+        name=f"hwbridge {config.host}",
+        max_reconnect_attempts=-1,
+    )
     store = EventStore(nc)
-    await store.ensure_streams(config.stream_replicas)
+    await wait_for_streams(store.js, HWBRIDGE_STREAMS)
     workers = await start_workers(store, config)
     ids = ",".join(str(w.fpga_id) for w in workers) or "none"
     log.info("hwbridge %s serving boards %s (data in %s)", config.host, ids, config.data_dir)

@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from events.connection import NatsAuthError, StreamsMissing
 from services.settings import Settings, parse_board_ids
 
 
@@ -74,6 +75,17 @@ def cmd_hwbridge(args: argparse.Namespace) -> int:
     os.execv(sys.executable, argv)
 
 
+def cmd_streams(args: argparse.Namespace) -> int:
+    from events.connection import ADMIN_USER
+    from services.natsaccess import provision_streams, tool_credentials
+
+    settings = Settings.from_env()
+    url = _need_nats(settings)
+    _run(provision_streams(url, tool_credentials(ADMIN_USER, settings), settings.stream_replicas))
+    print(f"streams and buckets ready on {url}")
+    return 0
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from services.history_cli import replay
 
@@ -120,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_keys_args(ks)
     ks.set_defaults(func=cmd_keys)
+    st = sub.add_parser("streams", help="create or update the streams and buckets (NATS admin)")
+    st.set_defaults(func=cmd_streams)
     up.set_defaults(func=cmd_up)
     api.set_defaults(func=cmd_api)
     hw.set_defaults(func=cmd_hwbridge)
@@ -131,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except ValueError as exc:
+    except (ValueError, NatsAuthError, StreamsMissing) as exc:
         print(f"fpga-cloud: {exc}", file=sys.stderr)
         return 2
     return code

@@ -7,11 +7,11 @@ import getpass
 import json
 import sys
 
-import nats
-
+from events.connection import ADMIN_USER, connect
 from events.store import EventStore
 from projections.keys import KeyView
 from services.auth.issuer import KeyIssuer
+from services.natsaccess import tool_credentials
 
 
 def add_keys_args(parser: argparse.ArgumentParser) -> None:
@@ -48,11 +48,11 @@ def _row(view: KeyView) -> dict[str, object]:
 
 
 async def keys_command(args: argparse.Namespace, nats_url: str) -> int:
-    nc = await nats.connect(nats_url)
+    # Keys are the admin's business: FPGA_CLOUD_NATS_USER/_PASSWORD, else the embedded
+    # server's admin credentials in the data directory.
+    nc = await connect(nats_url, tool_credentials(ADMIN_USER), name="fpga-cloud keys")
     try:
-        store = EventStore(nc)
-        await store.ensure_streams()
-        issuer = KeyIssuer(store)
+        issuer = KeyIssuer(EventStore(nc))
         if args.keys_command == "create":
             try:
                 plaintext, view = await issuer.create(

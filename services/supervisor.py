@@ -9,11 +9,10 @@ import os
 import signal
 import sys
 
-import nats
-
+from events.connection import ADMIN_USER, NatsCredentials, connect
 from events.store import EventStore
 from services.auth.issuer import KeyIssuer
-from services.natsserver import NatsServer
+from services.natsaccess import start_nats, tool_credentials
 from services.settings import Settings
 
 log = logging.getLogger("fpga-cloud")
@@ -46,13 +45,11 @@ class Child:
             await proc.wait()
 
 
-async def local_key(nats_url: str) -> str:
+async def local_key(nats_url: str, admin: NatsCredentials | None) -> str:
     """A fresh key for the person at this machine; the previous run's local keys are revoked."""
-    nc = await nats.connect(nats_url)
+    nc = await connect(nats_url, admin, name="fpga-cloud up")
     try:
-        store = EventStore(nc)
-        await store.ensure_streams()
-        issuer = KeyIssuer(store)
+        issuer = KeyIssuer(EventStore(nc))
         for view in (await issuer.all()).values():
             if view.active and view.created_by == LOCAL_KEY_ISSUER:
                 await issuer.revoke(view.key_id, by=LOCAL_KEY_ISSUER, reason="replaced")
@@ -71,13 +68,10 @@ async def run_up(settings: Settings) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    server: NatsServer | None = None
-    nats_url = settings.nats_url
-    if nats_url is None:
-        port = int(os.environ.get("FPGA_CLOUD_NATS_PORT", "4222"))
-        server = NatsServer(settings.data_dir / "nats", port=port)
-        await server.start()
-        nats_url = server.url
+    port = int(os.environ.get("FPGA_CLOUD_NATS_PORT", "4222"))
+    # The embedded server unless NATS_URL is set; the streams are created here, as admin.
+    nats = await start_nats(settings, port)
+    server, nats_url = nats.server, nats.url
     env = {
         **os.environ,
         "NATS_URL": nats_url,
@@ -88,12 +82,17 @@ async def run_up(settings: Settings) -> int:
     boards = ",".join(map(str, settings.fpga_ids))
     cli = [sys.executable, "-m", "services.cli"]
     children = [
-        Child("api", [*cli, "api"], env),
-        Child("hwbridge", [sys.executable, "-m", "hwbridge", "--boards", boards], env),
+        Child("api", [*cli, "api"], nats.child_env(env, "api")),
+        Child(
+            "hwbridge",
+            [sys.executable, "-m", "hwbridge", "--boards", boards],
+            nats.child_env(env, "hwbridge"),
+        ),
     ]
     for child in children:
         await child.start()
-    api_key = await local_key(nats_url)
+    admin = nats.credentials(ADMIN_USER) if server is not None else tool_credentials(ADMIN_USER)
+    api_key = await local_key(nats_url, admin)
     print(
         f"fpga-cloud is up: API http://{settings.host}:{settings.port} "
         f"(explorer /docs), NATS {nats_url}, boards {boards}, data in {settings.data_dir}. "
@@ -101,7 +100,7 @@ async def run_up(settings: Settings) -> int:
         flush=True,
     )
     print(
-        f"API key for the local user (shown once, revoked at the next start):\n"
+        "API key for the local user (shown once, revoked at the next start):\n"
         f"  export API_KEY={api_key}",
         flush=True,
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import nats
 import pytest
 from nats.aio.client import Client as NATS
 
@@ -24,6 +23,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture
 async def nats_server(tmp_path: Path) -> AsyncIterator[NatsServer]:
+    """Locked down as in production: the users and permissions of nats.conf, random passwords."""
     server = NatsServer(tmp_path / "nats")
     await server.start()
     yield server
@@ -32,7 +32,10 @@ async def nats_server(tmp_path: Path) -> AsyncIterator[NatsServer]:
 
 @pytest.fixture
 async def nc(nats_server: NatsServer) -> AsyncIterator[NATS]:
-    client = await nats.connect(nats_server.url)
+    """An ``admin`` connection: these tests drive the API, the workers and the tools together on
+    one connection, which no single service user may do; test_nats_permissions.py checks each
+    service user's limits, and the end-to-end tests run every process as its own user."""
+    client = await nats_server.connect()
     yield client
     await client.drain()
 

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import logging
 
-import nats
 import uvicorn
+from nats.aio.client import Client as NATS
 
+from events.connection import (
+    API_USER,
+    connect,
+    credentials_from_env,
+    forget_credentials_env,
+    projections_credentials_from_env,
+    wait_for_streams,
+)
+from events.provision import API_STREAMS
 from events.store import EventStore
 from projections.keyring import KeyRing
 from projections.runner import ProjectionRunner
@@ -19,11 +28,24 @@ log = logging.getLogger(__name__)
 
 
 async def serve(settings: Settings, nats_url: str) -> None:
-    """Serve until uvicorn is told to stop (SIGINT/SIGTERM)."""
-    nc = await nats.connect(nats_url, max_reconnect_attempts=-1, name="api")
+    """Serve until uvicorn is told to stop (SIGINT/SIGTERM).
+
+    Two NATS connections: ``api`` (FPGA_CLOUD_NATS_USER/_PASSWORD) appends commands and serves
+    the reads, and the read-only ``projections`` (FPGA_CLOUD_NATS_PROJECTIONS_PASSWORD; unset:
+    the same connection) feeds the views.
+    """
+    credentials = credentials_from_env(API_USER)
+    views_credentials = projections_credentials_from_env()
+    forget_credentials_env()
+    nc = await connect(nats_url, credentials, name="api", max_reconnect_attempts=-1)
     store = EventStore(nc)
-    await store.ensure_streams(settings.stream_replicas)
-    runner = ProjectionRunner(store, settings.fpga_ids)
+    await wait_for_streams(store.js, API_STREAMS)
+    views_nc: NATS | None = None
+    if views_credentials is not None:
+        views_nc = await connect(
+            nats_url, views_credentials, name="projections", max_reconnect_attempts=-1
+        )
+    runner = ProjectionRunner(EventStore(views_nc) if views_nc else store, settings.fpga_ids)
     keyring = KeyRing(store)
     notary = Notary(store)
     app = create_app(store, runner, settings, keyring, notary)
@@ -50,4 +72,6 @@ async def serve(settings: Settings, nats_url: str) -> None:
         await keyring.stop()
         await notary.stop()
         await runner.stop()
+        if views_nc is not None:
+            await views_nc.drain()
         await nc.drain()

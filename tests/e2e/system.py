@@ -13,6 +13,9 @@ from typing import Any
 
 import httpx
 
+from events.connection import ADMIN_USER, NatsCredentials
+from services.natsaccess import stored_credentials
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 
@@ -43,6 +46,12 @@ class System:
     @property
     def nats_url(self) -> str:
         return f"nats://127.0.0.1:{self.nats_port}"
+
+    def nats_credentials(self, user: str = ADMIN_USER) -> NatsCredentials:
+        """A NATS user's credentials, from the data directory as the CLI tools read them."""
+        credentials = stored_credentials(self.data_dir, user)
+        assert credentials is not None, f"no credentials for {user} in {self.data_dir}"
+        return credentials
 
     def start(self, timeout: float = 60.0) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)

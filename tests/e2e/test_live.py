@@ -89,7 +89,10 @@ def test_watch_a_build_follow_its_log_then_stream_wishbone(
     release = http.post("/fpga/2/session/release", headers={"X-Session-ID": session})
     assert release.status_code == 202
 
-    env = {**os.environ, "NATS_URL": system.nats_url, "FPGA_CLOUD_API_KEY": system.api_key}
+    env = {
+        **os.environ, "NATS_URL": system.nats_url, "FPGA_CLOUD_DATA_DIR": str(system.data_dir),
+        "FPGA_CLOUD_API_KEY": system.api_key,
+    }  # fmt: skip
     cli = [sys.executable, "-m", "services.cli"]
     verify = subprocess.run([*cli, "audit", "verify"], env=env, cwd=REPO,
                             capture_output=True, text=True, timeout=60)  # fmt: skip

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 import msgspec
-import nats
 import pytest
 
+from events.connection import PROJECTIONS_USER, connect
 from events.store import EventStore
 from projections.runner import ProjectionRunner
 from services.api.routes_fpga import summary
@@ -33,8 +33,8 @@ def wait_stage(http: httpx.Client, fpga_id: int, job_id: str, stage: str) -> Non
     raise AssertionError(f"job never reached stage {stage}")
 
 
-async def fresh_replay(nats_url: str) -> tuple[list[object], dict[str, object], dict[str, str]]:
-    nc = await nats.connect(nats_url)
+async def fresh_replay(system: System) -> tuple[list[object], dict[str, object], dict[str, str]]:
+    nc = await connect(system.nats_url, system.nats_credentials(PROJECTIONS_USER), name="replay")
     try:
         runner = ProjectionRunner(EventStore(nc), range(10))
         await runner.start()
@@ -84,7 +84,7 @@ def test_stop_mid_build_then_start_resumes_and_views_equal_replay(tmp_path: Path
             assert run_op(http, 1, {"op": 1, "address": 0, "data": [9]})["ok"]
             assert run_op(http, 1, {"op": 2, "address": 0})["data"] == [9]
 
-            boards, jobs, logs = asyncio.run(fresh_replay(system.nats_url))
+            boards, jobs, logs = asyncio.run(fresh_replay(system))
             assert http.get("/fpga").json() == boards
             for jid, view in jobs.items():
                 fpga_id = int(str(view["fpga_id"]))  # type: ignore[index]

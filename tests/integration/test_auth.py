@@ -161,8 +161,12 @@ async def test_github_exchange_refusals(
 # ------------------------------------------------------------------------------------- CLI
 
 
-def _cli(nats_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NATS_URL": nats_url}
+def _cli(server: NatsServer, *args: str) -> subprocess.CompletedProcess[str]:
+    admin = server.credentials("admin")
+    env = {
+        **os.environ, "NATS_URL": server.url,
+        "FPGA_CLOUD_NATS_USER": admin.user, "FPGA_CLOUD_NATS_PASSWORD": admin.password,
+    }  # fmt: skip
     return subprocess.run(
         [sys.executable, "-m", "services.cli", "keys", *args],
         env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False,
@@ -172,7 +176,7 @@ def _cli(nats_url: str, *args: str) -> subprocess.CompletedProcess[str]:
 async def test_cli_creates_lists_and_revokes_keys(
     nats_server: NatsServer, client: httpx.AsyncClient, store: EventStore, keyring: KeyRing
 ) -> None:
-    created = _cli(nats_server.url, "create", "ci runner", "--admin")
+    created = _cli(nats_server, "create", "ci runner", "--admin")
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().splitlines()[-1]
     assert key.startswith("fpk_")
@@ -181,19 +185,19 @@ async def test_cli_creates_lists_and_revokes_keys(
     me = (await client.get("/auth/whoami", headers={"X-API-Key": key})).json()
     assert me == {"key_id": key_id, "name": "ci runner", "admin": True}
 
-    listed = _cli(nats_server.url, "list")
+    listed = _cli(nats_server, "list")
     assert listed.returncode == 0 and key_id in listed.stdout and "ci runner" in listed.stdout
     secret = key.rsplit("_", 1)[1]
     salted = keyring.get(key_id)
     assert salted is not None
-    for text in (listed.stdout, _cli(nats_server.url, "list", "--json").stdout):
+    for text in (listed.stdout, _cli(nats_server, "list", "--json").stdout):
         assert secret not in text and salted.digest not in text and salted.salt not in text
 
-    revoked = _cli(nats_server.url, "revoke", key_id, "--reason", "rotated")
+    revoked = _cli(nats_server, "revoke", key_id, "--reason", "rotated")
     assert revoked.returncode == 0, revoked.stderr
     await keyring.wait_for(await store.last_seq(KEY_STREAM))
     assert_error(await client.get("/fpga", headers={"X-API-Key": key}), 401, "unauthorized")
-    assert "revoked" in _cli(nats_server.url, "list").stdout
+    assert "revoked" in _cli(nats_server, "list").stdout
 
-    assert _cli(nats_server.url, "revoke", "000000000000").returncode == 1
-    assert _cli(nats_server.url, "create", "bad;name").returncode == 2
+    assert _cli(nats_server, "revoke", "000000000000").returncode == 1
+    assert _cli(nats_server, "create", "bad;name").returncode == 2

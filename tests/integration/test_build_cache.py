@@ -8,7 +8,6 @@ import os
 import tarfile
 from pathlib import Path
 
-import nats
 import pytest
 from nats.aio.client import Client as NATS
 
@@ -31,7 +30,7 @@ async def test_miss_then_hit(nc: NATS) -> None:
 
 
 async def test_entries_are_shared_between_clients(nc: NATS, nats_server: NatsServer) -> None:
-    other = await nats.connect(nats_server.url)
+    other = await nats_server.connect()
     try:
         await BuildCache(nc.jetstream()).put(KEY, b"bitstream", {})
         assert await BuildCache(other.jetstream()).get(KEY) == b"bitstream"

@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 
 import httpx
-import nats
 import pytest
 from msgspec.structs import replace
 
@@ -169,7 +168,7 @@ async def test_submit_and_cancel_racing_leave_a_consistent_board(
 @pytest.fixture
 async def replica(nats_server: NatsServer) -> AsyncIterator[httpx.AsyncClient]:
     """A second, independent API stack: its own connection, projections and app."""
-    nc = await nats.connect(nats_server.url)
+    nc = await nats_server.connect()
     store = EventStore(nc)
     await store.ensure_streams()
     runner = ProjectionRunner(store, range(10))

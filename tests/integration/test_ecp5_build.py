@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nats
 import pytest
 import pytest_asyncio
 from nats.js import JetStreamContext
@@ -93,7 +92,7 @@ class Built:
 async def js(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[JetStreamContext]:
     server = NatsServer(tmp_path_factory.mktemp("nats"))
     await server.start()
-    nc = await nats.connect(server.url)
+    nc = await server.connect()
     yield nc.jetstream()
     await nc.drain()
     await server.stop()
