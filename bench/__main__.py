@@ -55,6 +55,12 @@ async def _wait_state(c: RawClient, fpga_id: int, state: str, timeout: float = 1
     raise RuntimeError(f"board {fpga_id} never reached {state}")
 
 
+async def _session(c: RawClient, fpga_id: int) -> str:
+    _, body = await c.request("GET", f"/fpga/{fpga_id}/session")
+    session: str = json.loads(body)["session_id"]
+    return session
+
+
 async def submit_latency(
     c: RawClient, fpga_id: int, rounds: int
 ) -> tuple[list[float], list[float]]:
@@ -70,7 +76,7 @@ async def submit_latency(
         accepted.append(time.perf_counter() - t0)
         await _wait_state(c, fpga_id, "reserved")
         reserved.append(time.perf_counter() - t0)
-        await c.request("POST", f"/fpga/{fpga_id}/reset")
+        await c.request("POST", f"/fpga/{fpga_id}/reset", session=await _session(c, fpga_id))
         await _wait_state(c, fpga_id, "idle")
     return accepted, reserved
 
@@ -87,10 +93,11 @@ async def run_round_trips(
 
     await nc.subscribe(f"fpga.{fpga_id}.WishboneResult", cb=on_result)
     round_trips, lags = [], []
+    session = await _session(c, fpga_id)
     body = b'{"op": 2, "address": 0, "count": 1}'
     for _ in range(rounds):
         t0 = time.perf_counter()
-        status, data = await c.request("POST", f"/fpga/{fpga_id}/run", body)
+        status, data = await c.request("POST", f"/fpga/{fpga_id}/run", body, session=session)
         if status != 202:
             raise RuntimeError(f"run answered {status}: {data!r}")
         job_id = json.loads(data)["job_id"]
@@ -112,23 +119,27 @@ async def main(url: str | None, seconds: float) -> None:
     system: System | None = None
     tmp = tempfile.TemporaryDirectory()
     if url is None:
-        system = System(Path(tmp.name) / "data")
+        # The rate limiter runs (its cost is measured) but this one client may go flat out.
+        system = System(
+            Path(tmp.name) / "data", FPGA_CLOUD_RATE_LIMIT="1e9", FPGA_CLOUD_RATE_BURST="1000000000"
+        )
         await asyncio.to_thread(system.start)
-        url, nats_url = system.base, system.nats_url
+        url, nats_url, key = system.base, system.nats_url, system.api_key
         watcher = system.nats_credentials(PROJECTIONS_USER)
         writer = system.nats_credentials(ADMIN_USER)
     else:
         nats_url = os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
         watcher = writer = credentials_from_env(ADMIN_USER)
+        key = os.environ["API_KEY"]
     host, port = url.split("//", 1)[1].rsplit(":", 1)
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
     try:
         for path in ("/fpga", "/fpga/3"):
-            rate = await get_rate(host, int(port), path, connections=32, seconds=seconds)
+            rate = await get_rate(host, int(port), path, key=key, connections=32, seconds=seconds)
             print(f"GET {path:<8} {rate:8.0f} req/s  (32 connections, {seconds:.0f} s)")
-        c = RawClient(host, int(port))
+        c = RawClient(host, int(port), key)
         accepted, reserved = await submit_latency(c, 4, rounds=50)
         print(f"submit -> 202              {summary_ms(accepted[1:])}")
         print(f"submit -> reserved (cached) {summary_ms(reserved[1:])}")
@@ -142,16 +153,16 @@ async def main(url: str | None, seconds: float) -> None:
         trips, lags = await run_round_trips(c, nats_url, watcher, 4, rounds=1000)
         print(f"POST /run -> result        {summary_ms(trips)}")
         print(f"projection lag             {summary_ms(lags)}")
-        _, body = await c.request("GET", "/fpga/4/session")
-        session = json.loads(body)["session_id"]
+        session = await _session(c, 4)
         ws_url = f"ws://{host}:{port}/fpga/4/stream"
-        trips = await stream_round_trips(ws_url, session, rounds=2000)
+        trips = await stream_round_trips(ws_url, key, session, rounds=2000)
         print(
             f"WebSocket stream 1-word read {summary_ms(trips)}, {len(trips) / sum(trips):.0f} tx/s"
         )
-        rate = await sse_fanout(host, int(port), nats_url, writer, clients=100, events=1000)
+        rate = await sse_fanout(host, int(port), nats_url, writer, key, clients=100, events=1000)
         print(f"SSE fan-out, 100 clients   {rate:8.0f} events/s delivered")
-        await c.request("POST", "/fpga/4/session/release")  # stop its simulation's spinning
+        # Release, which stops its simulation's spinning.
+        await c.request("POST", "/fpga/4/session/release", session=session)
         await _wait_state(c, 4, "idle")
         await c.close()
     finally:

@@ -20,6 +20,7 @@ async def sse_fanout(
     port: int,
     nats_url: str,
     credentials: NatsCredentials | None,
+    key: str,
     clients: int,
     events: int,
 ) -> float:
@@ -31,7 +32,8 @@ async def sse_fanout(
     async def client(i: int) -> None:
         nonlocal connected
         reader, writer = await asyncio.open_connection(host, port)
-        writer.write(f"GET /events?type=JobCancelled HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        request = f"GET /events?type=JobCancelled HTTP/1.1\r\nHost: {host}\r\nX-API-Key: {key}\r\n"
+        writer.write(request.encode() + b"\r\n")
         await reader.readuntil(b"\r\n\r\n")
         connected += 1
         if connected == clients:
@@ -59,11 +61,12 @@ async def sse_fanout(
     return clients * events / elapsed
 
 
-async def stream_round_trips(ws_url: str, session_id: str, rounds: int) -> list[float]:
+async def stream_round_trips(ws_url: str, key: str, session_id: str, rounds: int) -> list[float]:
     """Seconds per one-word read over ``WebSocket /fpga/{id}/stream``."""
     frame = bytes([2, 0, 0, 1]) + struct.pack(">I", 0)
     samples = []
-    async with connect(ws_url, additional_headers={"X-Session-ID": session_id}) as ws:
+    headers = {"X-Session-ID": session_id, "X-API-Key": key}
+    async with connect(ws_url, additional_headers=headers) as ws:
         for _ in range(rounds):
             t0 = time.perf_counter()
             await ws.send(frame)

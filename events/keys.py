@@ -43,6 +43,14 @@ class KeyCreated(KeyEvent, tag=True, frozen=True, kw_only=True):
     github_login: str | None = None
 
 
+class KeyRotated(KeyEvent, tag=True, frozen=True, kw_only=True):
+    """The key got a new secret (new salt and digest); its id, and so what it owns, stay."""
+
+    salt: str
+    digest: str
+    by: str
+
+
 class KeyRevoked(KeyEvent, tag=True, frozen=True, kw_only=True):
     """A key stops working from this event on."""
 
@@ -50,7 +58,7 @@ class KeyRevoked(KeyEvent, tag=True, frozen=True, kw_only=True):
     reason: str = ""
 
 
-KeyLifecycle = KeyCreated | KeyRevoked
+KeyLifecycle = KeyCreated | KeyRotated | KeyRevoked
 
 _encoder = msgspec.json.Encoder()
 _decoder: msgspec.json.Decoder[KeyLifecycle] = msgspec.json.Decoder(KeyLifecycle)

@@ -7,7 +7,7 @@ from datetime import datetime
 import msgspec
 from msgspec.structs import replace
 
-from events.keys import KeyCreated, KeyLifecycle, KeyRevoked
+from events.keys import KeyCreated, KeyLifecycle, KeyRevoked, KeyRotated
 
 
 class KeyView(msgspec.Struct, frozen=True, kw_only=True):
@@ -42,6 +42,8 @@ def apply(view: KeyView | None, event: KeyLifecycle) -> KeyView | None:
                 created_by=event.created_by,
                 github_login=event.github_login,
             )
+        case KeyRotated(salt=salt, digest=digest) if view is not None and view.active:
+            return replace(view, salt=salt, digest=digest)
         case KeyRevoked() if view is not None and view.revoked_at is None:
             return replace(view, revoked_at=event.occurred_at)
         case _:

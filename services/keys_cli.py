@@ -22,6 +22,8 @@ def add_keys_args(parser: argparse.ArgumentParser) -> None:
     create.add_argument("--quiet", action="store_true", help="print only the key")
     listing = sub.add_parser("list", help="every key: id, name, admin, created, revoked")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    rotate = sub.add_parser("rotate", help="give a key a new secret; what it owns stays its own")
+    rotate.add_argument("key_id", help="the key's id (the 12 hex digits after fpk_)")
     revoke = sub.add_parser("revoke", help="stop a key from working, at once")
     revoke.add_argument("key_id", help="the key's id (the 12 hex digits after fpk_)")
     revoke.add_argument("--reason", default="", help="recorded in the KeyRevoked event")
@@ -79,6 +81,13 @@ async def keys_command(args: argparse.Namespace, nats_url: str) -> int:
                     )
                     role = "admin" if view.admin else "user"
                     print(f"{view.key_id}  {role:5}  {state:22}  {view.name}")
+            return 0
+        if args.keys_command == "rotate":
+            try:
+                print(await issuer.rotate(args.key_id, by=_operator()))
+            except KeyError:
+                print(f"fpga-cloud keys: no active key has id {args.key_id}", file=sys.stderr)
+                return 1
             return 0
         try:
             await issuer.revoke(args.key_id, by=_operator(), reason=args.reason)

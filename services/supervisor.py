@@ -46,13 +46,17 @@ class Child:
 
 
 async def local_key(nats_url: str, admin: NatsCredentials | None) -> str:
-    """A fresh key for the person at this machine; the previous run's local keys are revoked."""
+    """The local user's key with a fresh secret: the same key id (so the sessions and jobs of
+    earlier runs stay the user's), a new secret each start (only a hash is ever stored)."""
     nc = await connect(nats_url, admin, name="fpga-cloud up")
     try:
         issuer = KeyIssuer(EventStore(nc))
-        for view in (await issuer.all()).values():
-            if view.active and view.created_by == LOCAL_KEY_ISSUER:
-                await issuer.revoke(view.key_id, by=LOCAL_KEY_ISSUER, reason="replaced")
+        mine = [
+            v for v in (await issuer.all()).values()
+            if v.active and v.created_by == LOCAL_KEY_ISSUER
+        ]  # fmt: skip
+        if mine:
+            return await issuer.rotate(mine[0].key_id, by=LOCAL_KEY_ISSUER)
         plaintext, _view = await issuer.create(
             LOCAL_KEY_NAME, admin=False, created_by=LOCAL_KEY_ISSUER
         )
@@ -100,7 +104,7 @@ async def run_up(settings: Settings) -> int:
         flush=True,
     )
     print(
-        "API key for the local user (shown once, revoked at the next start):\n"
+        "API key for the local user (its secret changes at every start):\n"
         f"  export API_KEY={api_key}",
         flush=True,
     )

@@ -68,7 +68,10 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
         # Malformed JSON or multipart bodies are validation errors in the contract (422).
         return envelope(HTTP_422_UNPROCESSABLE_ENTITY, "validation_error", str(exc.detail))
     code = _HTTP_CODES.get(exc.status_code, "error")
-    return envelope(exc.status_code, code, str(exc.detail))
+    response = envelope(exc.status_code, code, str(exc.detail))
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value  # e.g. Allow on 405
+    return response
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -15,6 +15,7 @@ from events.types import BOARD_EVENT_TYPES, BoardEvent
 from projections.digest import views_digest
 from services.api.deps import Services, board_or_422, caller_of, services
 from services.api.live import redact
+from services.api.openapi import errors
 from services.audit.query import HistoryFilter, page
 from services.audit.verify import Verdict, verify_chain
 from services.auth.caller import Caller
@@ -62,7 +63,7 @@ class AuditController(Controller):
     path = "/audit"
     tags = ["Audit"]
 
-    @get("/events", summary="Stored events, filtered and paged by sequence")
+    @get("/events", responses=errors(422), summary="Stored events, filtered and paged by sequence")
     async def events(
         self,
         request: Request[Any, Any, Any],
@@ -98,18 +99,31 @@ class AuditController(Controller):
         ]  # fmt: skip
         return AuditPage(events=events, next_after_seq=cursor)
 
-    @get("/chain-root", summary="Latest hash of the audit chain, for anchoring elsewhere")
+    @get(
+        "/chain-root",
+        responses=errors(),
+        summary="Latest hash of the audit chain, for anchoring elsewhere",
+    )
     async def chain_root(self, request: Request[Any, Any, Any]) -> ChainRoot:
         notary = services(request).notary
         if notary is None:
             raise InvalidRequest("this API instance keeps no audit chain.")
         return ChainRoot(hash=notary.head, count=notary.count, time=notary.at)
 
-    @post("/verify", status_code=200, summary="Recompute the chain; name the first bad event")
+    @post(
+        "/verify",
+        status_code=200,
+        responses=errors(),
+        summary="Recompute the chain; name the first bad event",
+    )
     async def verify(self, request: Request[Any, Any, Any]) -> Verdict:
         return await verify_chain(services(request).store)
 
-    @get("/views", summary="Digest of the live board and job views at their applied sequence")
+    @get(
+        "/views",
+        responses=errors(),
+        summary="Digest of the live board and job views at their applied sequence",
+    )
     async def views(self, request: Request[Any, Any, Any]) -> ViewsDigest:
         v = services(request).runner.views
         return ViewsDigest(

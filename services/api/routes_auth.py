@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_200_OK
 from services.api.auth import NO_AUTH, PUBLIC_OPT, client_address
 from services.api.deps import caller_of, services
 from services.api.models import ExchangeRequest, ExchangeResponse, WhoAmI
+from services.api.openapi import errors
 from services.auth.github import GitHubRejected, GitHubUnavailable, github_login
 from services.auth.ratelimit import retry_after_header
 from services.domain.errors import (
@@ -34,6 +35,7 @@ class AuthController(Controller):
         summary="Exchange a GitHub token for an API key",
         opt={PUBLIC_OPT: True},
         security=NO_AUTH,
+        responses=errors(401, 403, 422, 429, 502, public=True),
     )
     async def github_exchange(
         self, request: Request[Any, Any, Any], data: JSONBody[ExchangeRequest]
@@ -60,7 +62,7 @@ class AuthController(Controller):
         )
         return ExchangeResponse(api_key=api_key, github_username=login)
 
-    @get("/whoami", summary="The API key this request authenticated with")
+    @get("/whoami", responses=errors(), summary="The API key this request authenticated with")
     async def whoami(self, request: Request[Any, Any, Any]) -> WhoAmI:
         caller = caller_of(request)
         return WhoAmI(key_id=caller.key_id, name=caller.name, admin=caller.admin)

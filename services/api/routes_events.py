@@ -17,6 +17,7 @@ from litestar.response import Stream
 from events.types import BOARD_EVENT_TYPES
 from services.api.deps import Services, board_or_422, caller_of, services
 from services.api.live import EventFilter, SlowConsumer
+from services.api.openapi import errors
 from services.auth.caller import Caller
 from services.domain.errors import InvalidRequest
 
@@ -80,7 +81,13 @@ def _sse_response(request: Request[Any, Any, Any], flt: EventFilter, after: str 
     )
 
 
-@get("/events", tags=["Events"], summary="All board events as Server-Sent Events")
+@get(
+    "/events",
+    tags=["Events"],
+    media_type="text/event-stream",
+    responses=errors(422),
+    summary="All board events as Server-Sent Events",
+)
 async def all_events(
     request: Request[Any, Any, Any],
     type: FromQuery[list[str] | None] = None,
@@ -91,7 +98,13 @@ async def all_events(
     return _sse_response(request, _filter(None, type, job_id), after)
 
 
-@get("/fpga/{fpga_id:int}/events", tags=["Events"], summary="One board's events as SSE")
+@get(
+    "/fpga/{fpga_id:int}/events",
+    tags=["Events"],
+    media_type="text/event-stream",
+    responses=errors(422),
+    summary="One board's events as SSE",
+)
 async def board_events(
     request: Request[Any, Any, Any],
     fpga_id: FromPath[int],

@@ -22,6 +22,7 @@ from services.api.models import (
     SessionResponse,
     SubmitResponse,
 )
+from services.api.openapi import errors
 from services.domain import commands
 from services.domain.decider import OP_READ, OP_WRITE, decide
 from services.domain.errors import FpgaNotIdle, InvalidRequest, PayloadTooLarge
@@ -52,11 +53,11 @@ class FpgaController(Controller):
     path = "/fpga"
     tags = ["FPGAs"]
 
-    @get("/", summary="List every FPGA with its state and session")
+    @get("/", responses=errors(), summary="List every FPGA with its state and session")
     async def list_fpgas(self, request: Request[Any, Any, Any]) -> list[FPGASummary]:
         return [summary(b) for b in services(request).runner.views.boards.values()]
 
-    @get("/{fpga_id:int}", summary="State snapshot of one FPGA")
+    @get("/{fpga_id:int}", responses=errors(422), summary="State snapshot of one FPGA")
     async def get_fpga(
         self, request: Request[Any, Any, Any], fpga_id: FromPath[int]
     ) -> FPGASummary:
@@ -65,6 +66,7 @@ class FpgaController(Controller):
     @post(
         "/{fpga_id:int}/submit",
         status_code=HTTP_202_ACCEPTED,
+        responses=errors(409, 413, 422, 503),
         summary="Upload design.py and queue a build_and_program job",
     )
     async def submit(
@@ -104,6 +106,7 @@ class FpgaController(Controller):
     @post(
         "/{fpga_id:int}/run",
         status_code=HTTP_202_ACCEPTED,
+        responses=errors(403, 409, 422, 503),
         summary="Queue a Wishbone read or write on the reserved FPGA",
     )
     async def run(
@@ -129,6 +132,7 @@ class FpgaController(Controller):
     @post(
         "/{fpga_id:int}/reset",
         status_code=HTTP_202_ACCEPTED,
+        responses=errors(403, 409, 422, 503),
         summary="Queue a reset that restores the base SoC (from reserved or error)",
     )
     async def reset(

@@ -10,6 +10,7 @@ from litestar import Request, Response, get
 from services.api.auth import NO_AUTH, PUBLIC_OPT
 from services.api.deps import services
 from services.api.models import HealthResponse
+from services.api.openapi import HEALTH_DEGRADED
 
 
 @get(
@@ -18,6 +19,7 @@ from services.api.models import HealthResponse
     summary="Service health: NATS and JetStream",
     opt={PUBLIC_OPT: True},
     security=NO_AUTH,
+    responses=HEALTH_DEGRADED,
 )
 async def health(request: Request[Any, Any, Any]) -> Response[HealthResponse]:
     svc = services(request)

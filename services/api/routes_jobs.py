@@ -14,6 +14,7 @@ from projections.views import JobView
 from services.api.deps import board_or_422, caller_of, job_or_404, services
 from services.api.logfollow import follow_log
 from services.api.models import JobResponse, RunResultResponse
+from services.api.openapi import errors
 from services.domain import commands
 from services.domain.decider import decide
 from services.domain.errors import InvalidRequest, JobNotComplete
@@ -39,7 +40,7 @@ class JobsController(Controller):
     path = "/fpga/{fpga_id:int}/jobs"
     tags = ["Jobs"]
 
-    @get("/{job_id:str}", summary="Status and metadata of a job")
+    @get("/{job_id:str}", responses=errors(404, 422), summary="Status and metadata of a job")
     async def get_job(
         self, request: Request[Any, Any, Any], fpga_id: FromPath[int], job_id: FromPath[str]
     ) -> JobResponse:
@@ -47,7 +48,12 @@ class JobsController(Controller):
         board_or_422(svc, fpga_id)
         return job_response(job_or_404(svc, fpga_id, job_id, caller_of(request)))
 
-    @get("/{job_id:str}/logs", media_type="text/plain", summary="Full log of a job, plain text")
+    @get(
+        "/{job_id:str}/logs",
+        media_type="text/plain",
+        responses=errors(404, 422),
+        summary="Full log of a job, plain text",
+    )
     async def get_logs(
         self,
         request: Request[Any, Any, Any],
@@ -65,7 +71,11 @@ class JobsController(Controller):
         text = "\n".join(log.lines) + "\n" if log is not None and log.lines else ""
         return Response(text, media_type="text/plain")
 
-    @get("/{job_id:str}/result", summary="Wishbone data of a finished run job")
+    @get(
+        "/{job_id:str}/result",
+        responses=errors(404, 409, 422),
+        summary="Wishbone data of a finished run job",
+    )
     async def get_result(
         self, request: Request[Any, Any, Any], fpga_id: FromPath[int], job_id: FromPath[str]
     ) -> RunResultResponse:
@@ -82,7 +92,12 @@ class JobsController(Controller):
             raise JobNotComplete(f"Job {job.job_id} is {job.status}, not complete.")
         return RunResultResponse(ok=job.result.ok, data=job.result.data, error=job.result.error)
 
-    @delete("/{job_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Cancel a queued job")
+    @delete(
+        "/{job_id:str}",
+        status_code=HTTP_204_NO_CONTENT,
+        responses=errors(404, 409, 422, 503),
+        summary="Cancel a queued job",
+    )
     async def cancel(
         self, request: Request[Any, Any, Any], fpga_id: FromPath[int], job_id: FromPath[str]
     ) -> Response[None]:

@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from services.api.deps import board_or_422, caller_of, services, session_header
 from services.api.models import SessionResponse, SubmitResponse
+from services.api.openapi import errors
 from services.domain import commands
 from services.domain.decider import decide
 from services.domain.errors import NoActiveSession
@@ -20,7 +21,7 @@ class SessionController(Controller):
     path = "/fpga/{fpga_id:int}/session"
     tags = ["Sessions"]
 
-    @get("/", summary="Active session of an FPGA")
+    @get("/", responses=errors(404, 422), summary="Active session of an FPGA")
     async def get_session(
         self, request: Request[Any, Any, Any], fpga_id: FromPath[int]
     ) -> SessionResponse:
@@ -35,6 +36,7 @@ class SessionController(Controller):
     @post(
         "/release",
         status_code=HTTP_202_ACCEPTED,
+        responses=errors(403, 404, 422, 503),
         summary="End the session; a reset job restores the base SoC",
     )
     async def release(

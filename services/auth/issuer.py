@@ -35,6 +35,21 @@ class KeyIssuer:
         assert view is not None
         return plaintext, view
 
+    async def rotate(self, key_id: str, *, by: str) -> str:
+        """Give an active key a new secret (the old one stops working); the new plaintext.
+
+        Raises:
+            KeyError: no active key has this id.
+        """
+        view = (await self.all()).get(key_id)
+        if view is None or not view.active:
+            raise KeyError(key_id)
+        plaintext, event = keys.rotate(key_id, by=by)
+        appended = await self._store.append_key_event(event)
+        if self._ring is not None:
+            await self._ring.wait_for(appended.seq)
+        return plaintext
+
     async def revoke(self, key_id: str, *, by: str, reason: str = "") -> KeyView:
         """Revoke a key; revoking a revoked key changes nothing.
 

@@ -13,7 +13,7 @@ import hmac
 import re
 import secrets
 
-from events.keys import KeyCreated
+from events.keys import KeyCreated, KeyRotated
 from projections.keys import KeyView
 
 PREFIX = "fpk"
@@ -53,6 +53,14 @@ def issue(
         created_by=created_by,
         github_login=github_login,
     )
+    return f"{PREFIX}_{key_id}_{secret}", event
+
+
+def rotate(key_id: str, *, by: str) -> tuple[str, KeyRotated]:
+    """A new secret for an existing key: the plaintext and the event with its salted hash."""
+    secret = secrets.token_urlsafe(32)
+    salt = secrets.token_hex(16)
+    event = KeyRotated(key_id=key_id, salt=salt, digest=digest(salt, secret), by=by)
     return f"{PREFIX}_{key_id}_{secret}", event
 
 

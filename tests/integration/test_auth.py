@@ -193,6 +193,15 @@ async def test_cli_creates_lists_and_revokes_keys(
     for text in (listed.stdout, _cli(nats_server, "list", "--json").stdout):
         assert secret not in text and salted.digest not in text and salted.salt not in text
 
+    rotated = _cli(nats_server, "rotate", key_id)
+    assert rotated.returncode == 0, rotated.stderr
+    new_key = rotated.stdout.strip()
+    assert new_key.split("_")[1] == key_id and new_key != key
+    await keyring.wait_for(await store.last_seq(KEY_STREAM))
+    assert_error(await client.get("/fpga", headers={"X-API-Key": key}), 401, "unauthorized")
+    assert (await client.get("/fpga", headers={"X-API-Key": new_key})).status_code == 200
+    key = new_key
+
     revoked = _cli(nats_server, "revoke", key_id, "--reason", "rotated")
     assert revoked.returncode == 0, revoked.stderr
     await keyring.wait_for(await store.last_seq(KEY_STREAM))

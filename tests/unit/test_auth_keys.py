@@ -76,3 +76,15 @@ def test_token_bucket_allows_a_burst_then_the_rate() -> None:
 def test_rate_zero_means_no_limit() -> None:
     limiter = RateLimiter(rate=0, burst=0)
     assert all(limiter.take("a") == 0.0 for _ in range(1000))
+
+
+def test_rotation_keeps_the_id_and_replaces_the_secret() -> None:
+    old, event = keys.issue("local", admin=False, created_by="up")
+    view = key_fold.apply(None, event)
+    new, rotated = keys.rotate(event.key_id, by="up")
+    after = key_fold.apply(view, rotated)
+    assert after is not None and after.key_id == event.key_id and after.active
+    old_secret, new_secret = keys.parse(old)[1], keys.parse(new)[1]  # type: ignore[index]
+    assert keys.verify(after, new_secret) and not keys.verify(after, old_secret)
+    revoked = key_fold.apply(after, KeyRevoked(key_id=event.key_id, by="x"))
+    assert key_fold.apply(revoked, keys.rotate(event.key_id, by="up")[1]) == revoked
