@@ -6,21 +6,14 @@ board subscribers never see them and only the API and the admin tools may write 
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 import msgspec
 
+from events.types import _event_id, _now
+
 KEY_STREAM = "FPGA_KEYS"
 KEY_SUBJECT_ROOT = "fpgakey"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _event_id() -> str:
-    return uuid.uuid4().hex
 
 
 class KeyEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from litestar import Request
+from litestar import Request, WebSocket
 
 from events.store import EventStore
 from projections.keyring import KeyRing
@@ -20,7 +20,7 @@ from services.auth.caller import Caller
 from services.auth.issuer import KeyIssuer
 from services.auth.ratelimit import RateLimiter
 from services.domain.commands import Lease
-from services.domain.errors import Forbidden, InvalidRequest, JobNotFound, Unauthorized
+from services.domain.errors import InvalidRequest, JobNotFound, Unauthorized
 from services.settings import Settings
 
 
@@ -96,11 +96,11 @@ def caller_of(request: Request[Any, Any, Any]) -> Caller:
     return user
 
 
-def admin_of(request: Request[Any, Any, Any]) -> Caller:
-    caller = caller_of(request)
-    if not caller.admin:
-        raise Forbidden("this route needs an admin API key.")
-    return caller
+def socket_caller(socket: WebSocket[Any, Any, Any]) -> Caller:
+    """The caller of a WebSocket; the auth middleware closes unauthenticated ones (4401)."""
+    user = socket.scope.get("user")
+    assert isinstance(user, Caller)
+    return user
 
 
 def session_header(request: Request[Any, Any, Any]) -> str | None:

@@ -48,6 +48,12 @@ def envelope_json(seq: int, event: BoardEvent, *, redacted: bool = False) -> byt
     )  # fmt: skip
 
 
+def _sees_whole(viewer: str | None, owner: str | None) -> bool:
+    """Admins (``viewer`` None) and the owner see an event whole; so does everyone when it
+    holds nothing private (``owner`` None)."""
+    return owner is None or viewer is None or viewer == owner
+
+
 def redact(event: BoardEvent) -> BoardEvent:
     """The event without the data only its owner may see (words written or read)."""
     if isinstance(event, RunQueued):
@@ -126,8 +132,7 @@ class EventHub:
         return None
 
     def encode_for(self, seq: int, event: BoardEvent, viewer: str | None) -> bytes:
-        owner = self.owner_of(event)
-        if owner is None or viewer is None or viewer == owner:
+        if _sees_whole(viewer, self.owner_of(event)):
             return envelope_json(seq, event)
         return envelope_json(seq, redact(event), redacted=True)
 
@@ -138,7 +143,7 @@ class EventHub:
         for sub in self._hub.subscribers:
             if sub.overflowed or not sub.filter.matches(event):
                 continue
-            if owner is None or sub.viewer is None or sub.viewer == owner:
+            if _sees_whole(sub.viewer, owner):
                 data = whole = whole or envelope_json(seq, event)
             else:
                 data = redacted = redacted or envelope_json(seq, redact(event), redacted=True)

@@ -15,7 +15,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
 from events.types import BOARD_EVENT_TYPES
-from services.api.deps import Services, board_or_422, caller_of, services
+from services.api.deps import Services, board_or_422, caller_of, services, socket_caller
 from services.api.live import EventFilter, SlowConsumer
 from services.api.openapi import errors
 from services.auth.caller import Caller
@@ -129,8 +129,7 @@ async def _ws_events(socket: WebSocket[Any, Any, Any], fpga_id: int | None) -> N
         await socket.close(code=4422, reason=exc.message[:120])
         return
 
-    caller = socket.scope.get("user")
-    assert isinstance(caller, Caller)  # the auth middleware refuses unauthenticated sockets
+    caller = socket_caller(socket)
 
     async def pump() -> None:
         try:

@@ -30,8 +30,7 @@ from events.wire import (
     decode_response,
     encode_response,
 )
-from services.api.deps import Services
-from services.auth.caller import Caller
+from services.api.deps import Services, socket_caller
 from services.domain import commands
 from services.domain.decider import decide
 from services.domain.errors import DomainError
@@ -66,8 +65,7 @@ async def wishbone_stream(socket: WebSocket[Any, Any, Any], fpga_id: FromPath[in
     session_id = str(
         socket.headers.get("x-session-id") or socket.query_params.get("session_id") or ""
     )
-    caller = socket.scope.get("user")
-    assert isinstance(caller, Caller)  # the auth middleware refuses unauthenticated sockets
+    caller = socket_caller(socket)
     cmd = commands.OpenStream(
         fpga_id=fpga_id, stream_id=uuid.uuid4(), session_id=session_id,
         owner=caller.owner, lease=svc.lease(),

@@ -22,6 +22,7 @@ import pytest
 from hwbridge.sandbox import Sandbox, harden_data_dir
 from hwbridge.virtual.build import BuildLimits, DesignBuildError, build_sim
 from hwbridge.virtual.simulator import Simulation
+from tests.buildlog import Log
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 LIMITS = BuildLimits(timeout_s=60, memory_bytes=1024**3, cpu_seconds=4,
@@ -55,17 +56,6 @@ def service(tmp_path: Path) -> Service:
     secret_file.write_text(f'{{"password": "{secret}"}}\n')
     secret_file.chmod(0o600)
     return Service(data_dir, secret_file, secret, Sandbox(hidden=(data_dir,)))
-
-
-class Log:
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str]] = []
-
-    async def __call__(self, stage: str, line: str) -> None:
-        self.lines.append((stage, line))
-
-    def text(self) -> str:
-        return "\n".join(line for _, line in self.lines)
 
 
 def _processes_mentioning(text: str) -> list[int]:

@@ -22,20 +22,10 @@ from hwbridge.ecp5.artifact import BitstreamArtifact
 from hwbridge.ecp5.constants import BASE_DESIGN
 from hwbridge.ecp5.programmer import TOOL_ENV, program_bitstream
 from hwbridge.inventory import BoardConfig
+from tests.buildlog import Log
 from tests.ptyboard import FarSide
 
 WINDOW = 0x4000_0000
-
-
-class Log:
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str]] = []
-
-    async def __call__(self, stage: str, line: str) -> None:
-        self.lines.append((stage, line))
-
-    def text(self) -> str:
-        return "\n".join(line for _, line in self.lines)
 
 
 def stand_in(tmp_path: Path, body: str) -> tuple[Path, Path]:

@@ -20,6 +20,7 @@ import serial
 from hwbridge.virtual import simulator
 from hwbridge.virtual.build import BuildLimits, DesignBuildError, SimArtifact, build_sim
 from hwbridge.virtual.simulator import Simulation, SimulationError
+from tests.buildlog import Log
 
 pytestmark = pytest.mark.slow
 
@@ -56,17 +57,6 @@ def write(ser: serial.SerialBase, byte_addr: int, words: list[int]) -> None:
 
 
 # --- fixtures -------------------------------------------------------------------------------
-
-
-class Log:
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str]] = []
-
-    async def __call__(self, stage: str, line: str) -> None:
-        self.lines.append((stage, line))
-
-    def text(self) -> str:
-        return "\n".join(line for _, line in self.lines)
 
 
 def _build(example: str, out_dir: Path) -> tuple[SimArtifact, Log]:

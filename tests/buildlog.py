@@ -1,0 +1,14 @@
+"""A build log recorder: what a build or programmer passes to its ``log`` callback, kept."""
+
+from __future__ import annotations
+
+
+class Log:
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    async def __call__(self, stage: str, line: str) -> None:
+        self.lines.append((stage, line))
+
+    def text(self) -> str:
+        return "\n".join(line for _, line in self.lines)
