@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from events.keys import KEY_STREAM, KeyRevoked, all_keys_filter, decode_key_event
+from events.keys import KEY_STREAM, KeyLifecycle, KeyRevoked, all_keys_filter, decode_key_event
 from events.store import EventStore
 from projections import keys as key_fold
 from projections.keyring import KeyRing
@@ -28,9 +28,7 @@ class KeyIssuer:
         plaintext, event = keys.issue(
             name, admin=admin, created_by=created_by, github_login=github_login
         )
-        appended = await self._store.append_key_event(event)
-        if self._ring is not None:
-            await self._ring.wait_for(appended.seq)
+        await self._append(event)
         view = key_fold.apply(None, event)
         assert view is not None
         return plaintext, view
@@ -45,9 +43,7 @@ class KeyIssuer:
         if view is None or not view.active:
             raise KeyError(key_id)
         plaintext, event = keys.rotate(key_id, by=by)
-        appended = await self._store.append_key_event(event)
-        if self._ring is not None:
-            await self._ring.wait_for(appended.seq)
+        await self._append(event)
         return plaintext
 
     async def revoke(self, key_id: str, *, by: str, reason: str = "") -> KeyView:
@@ -63,12 +59,15 @@ class KeyIssuer:
         if not view.active:
             return view
         event = KeyRevoked(key_id=key_id, by=by, reason=reason)
-        appended = await self._store.append_key_event(event)
-        if self._ring is not None:
-            await self._ring.wait_for(appended.seq)
+        await self._append(event)
         revoked = key_fold.apply(view, event)
         assert revoked is not None
         return revoked
+
+    async def _append(self, event: KeyLifecycle) -> None:
+        appended = await self._store.append_key_event(event)
+        if self._ring is not None:
+            await self._ring.wait_for(appended.seq)
 
     async def all(self) -> dict[str, KeyView]:
         """Every key ever issued, folded from the stream (or the live ring)."""
