@@ -16,6 +16,7 @@ import msgspec
 
 from events.connection import NatsAuthError, StreamsMissing
 from services.settings import Settings, parse_board_ids
+from services.toolconnect import NatsUnreachable
 
 
 def _run(coro: Coroutine[Any, Any, Any]) -> Any:
@@ -89,20 +90,19 @@ def cmd_streams(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from services.history_cli import replay
 
-    return int(_run(replay(args, Settings.from_env().nats_url)))
+    return int(_run(replay(args)))
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from services.history_cli import audit
 
-    return int(_run(audit(args, Settings.from_env().nats_url)))
+    return int(_run(audit(args)))
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    from services.history_cli import DEFAULT_NATS
     from services.keys_cli import keys_command
 
-    return int(_run(keys_command(args, Settings.from_env().nats_url or DEFAULT_NATS)))
+    return int(_run(keys_command(args)))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,11 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_replay_args(rp)
     rp.set_defaults(func=cmd_replay)
-    au = sub.add_parser("audit", help="audit tools (NATS_URL, default nats://127.0.0.1:4222)")
+    au = sub.add_parser("audit", help="audit tools (NATS_URL, else the running embedded server)")
     au_sub = au.add_subparsers(dest="audit_command", required=True)
     au_sub.add_parser("verify", help="check the hash chain; name the first bad event")
     au.set_defaults(func=cmd_audit)
-    ks = sub.add_parser("keys", help="create, list and revoke API keys (NATS_URL)")
+    ks = sub.add_parser("keys", help="create, list, rotate and revoke API keys")
     from services.keys_cli import add_keys_args
 
     add_keys_args(ks)
@@ -148,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, NatsAuthError, StreamsMissing) as exc:
         print(f"fpga-cloud: {exc}", file=sys.stderr)
         return 2
+    except NatsUnreachable as exc:
+        print(f"fpga-cloud: {exc}", file=sys.stderr)
+        return 1
     return code
 
 

@@ -17,7 +17,7 @@ import msgspec
 from nats.aio.client import Client as NATS
 
 from events.codec import event_type
-from events.connection import PROJECTIONS_USER, connect
+from events.connection import PROJECTIONS_USER
 from events.store import EventStore
 from events.subjects import all_boards_filter
 from projections.digest import views_digest
@@ -25,9 +25,8 @@ from projections.runner import Views
 from services.api.live import envelope_json
 from services.audit.query import HistoryFilter, history
 from services.audit.verify import verify_chain
-from services.natsaccess import tool_credentials
+from services.toolconnect import tool_connect
 
-DEFAULT_NATS = "nats://127.0.0.1:4222"
 API_KEY_ENV = "FPGA_CLOUD_API_KEY"
 
 
@@ -48,14 +47,13 @@ def add_replay_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--api", default="http://127.0.0.1:8000", help="live API for --rebuild")
 
 
-async def _connect(nats_url: str | None) -> NATS:
-    """A read-only connection (``projections``; see :func:`tool_credentials`)."""
-    url = nats_url or DEFAULT_NATS
-    return await connect(url, tool_credentials(PROJECTIONS_USER), name="fpga-cloud history")
+async def _connect() -> NATS:
+    """A read-only connection (``projections``; see :func:`tool_connect`)."""
+    return await tool_connect(PROJECTIONS_USER, name="fpga-cloud history")
 
 
-async def replay(args: argparse.Namespace, nats_url: str | None) -> int:
-    nc = await _connect(nats_url)
+async def replay(args: argparse.Namespace) -> int:
+    nc = await _connect()
     try:
         store = EventStore(nc)
         if args.rebuild:
@@ -115,8 +113,8 @@ async def _rebuild(store: EventStore, api: str) -> int:
     return 0 if same else 1
 
 
-async def audit(args: argparse.Namespace, nats_url: str | None) -> int:
-    nc = await _connect(nats_url)
+async def audit(args: argparse.Namespace) -> int:
+    nc = await _connect()
     try:
         verdict = await verify_chain(EventStore(nc))
     finally:

@@ -7,11 +7,12 @@ import getpass
 import json
 import sys
 
-from events.connection import ADMIN_USER, connect
+from events.connection import ADMIN_USER, wait_for_streams
+from events.keys import KEY_STREAM
 from events.store import EventStore
 from projections.keys import KeyView
 from services.auth.issuer import KeyIssuer
-from services.natsaccess import tool_credentials
+from services.toolconnect import tool_connect
 
 
 def add_keys_args(parser: argparse.ArgumentParser) -> None:
@@ -49,11 +50,12 @@ def _row(view: KeyView) -> dict[str, object]:
     }
 
 
-async def keys_command(args: argparse.Namespace, nats_url: str) -> int:
+async def keys_command(args: argparse.Namespace) -> int:
     # Keys are the admin's business: FPGA_CLOUD_NATS_USER/_PASSWORD, else the embedded
     # server's admin credentials in the data directory.
-    nc = await connect(nats_url, tool_credentials(ADMIN_USER), name="fpga-cloud keys")
+    nc = await tool_connect(ADMIN_USER, name="fpga-cloud keys")
     try:
+        await wait_for_streams(nc.jetstream(), (KEY_STREAM,), timeout=0)
         issuer = KeyIssuer(EventStore(nc))
         if args.keys_command == "create":
             try:
