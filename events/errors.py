@@ -17,3 +17,7 @@ class WrongExpectedSequence(EventStoreError):
     def __init__(self, description: str, actual: int | None) -> None:
         super().__init__(description)
         self.actual = actual
+
+
+class DesignMissing(EventStoreError):
+    """A job's design is not in the design bucket (its upload did not complete)."""

@@ -11,6 +11,7 @@ from nats.js.api import ObjectStoreConfig, StorageType
 from nats.js.errors import BucketNotFoundError
 
 from events.keys import KEY_STREAM
+from events.objects import object_stream
 from events.store import EventStore
 from events.subjects import AUDIT_STREAM, BOARD_STREAM, DESIGN_BUCKET, LOG_STREAM
 
@@ -22,11 +23,6 @@ BUILD_BUCKET_CONFIG = ObjectStoreConfig(
     description="fpga-cloud build cache (content-addressed)",
     storage=StorageType.FILE,
 )
-
-
-def object_stream(bucket: str) -> str:
-    """The stream that holds an object store bucket."""
-    return f"OBJ_{bucket}"
 
 
 API_STREAMS = (BOARD_STREAM, LOG_STREAM, AUDIT_STREAM, KEY_STREAM, object_stream(DESIGN_BUCKET))

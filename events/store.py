@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-import msgspec
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 from nats.js.errors import BadRequestError, NotFoundError
 
 from events.codec import decode_board_event, decode_log, encode, event_type
-from events.errors import EventStoreError, WrongExpectedSequence
+from events.errors import DesignMissing
 from events.keys import KeyLifecycle, encode_key_event, key_subject
+from events.objects import put_once
+from events.publish import (
+    EXPECTED_LAST_SEQ,
+    EXPECTED_LAST_SUBJECT_SEQ,
+    EXPECTED_LAST_SUBJECT_SEQ_SUBJECT,
+    MSG_ID,
+    Appended,
+    publish_acked,
+)
 from events.streams import (
     AUDIT_STREAM_CONFIG,
     BOARD_STREAM_CONFIG,
@@ -36,32 +43,8 @@ from events.subjects import (
 )
 from events.types import BoardEvent, LogAppended
 
-WRONG_LAST_SEQUENCE = 10071
-_ACTUAL_SEQ = re.compile(r"wrong last sequence:\s*(\d+)")
-
-
-class _ApiError(msgspec.Struct):
-    code: int = 0
-    err_code: int = 0
-    description: str = ""
-
-
-class _PubAck(msgspec.Struct):
-    stream: str = ""
-    seq: int = 0
-    duplicate: bool = False
-    error: _ApiError | None = None
-
-
-_ack_decoder = msgspec.json.Decoder(_PubAck)
-
-
-@dataclass(frozen=True, slots=True)
-class Appended:
-    """Where an event landed; ``duplicate`` when its message id was already stored."""
-
-    seq: int
-    duplicate: bool
+#: How often a worker looks again for a design that is not stored yet.
+_DESIGN_POLL_S = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +124,10 @@ class EventStore:
             WrongExpectedSequence: another writer appended to the board first.
             EventStoreError: the server refused the append.
         """
-        headers = {"Nats-Msg-Id": msg_id or event.event_id}
+        headers = {MSG_ID: msg_id or event.event_id}
         if expected_seq is not None:
-            headers["Nats-Expected-Last-Subject-Sequence"] = str(expected_seq)
-            headers["Nats-Expected-Last-Subject-Sequence-Subject"] = board_filter(event.fpga_id)
+            headers[EXPECTED_LAST_SUBJECT_SEQ] = str(expected_seq)
+            headers[EXPECTED_LAST_SUBJECT_SEQ_SUBJECT] = board_filter(event.fpga_id)
         subject = board_subject(event.fpga_id, event_type(event))
         return await self._publish(subject, encode(event), headers)
 
@@ -154,21 +137,13 @@ class EventStore:
 
     async def append_key_event(self, event: KeyLifecycle) -> Appended:
         """Append one API key lifecycle event to the key stream (de-duplicated by event id)."""
-        headers = {"Nats-Msg-Id": event.event_id}
+        headers = {MSG_ID: event.event_id}
         return await self._publish(key_subject(event), encode_key_event(event), headers)
 
     async def _publish(
         self, subject: str, payload: bytes, headers: dict[str, str] | None
     ) -> Appended:
-        reply = await self._nc.request(subject, payload, timeout=self._timeout, headers=headers)
-        ack = _ack_decoder.decode(reply.data)
-        if ack.error is not None:
-            if ack.error.err_code == WRONG_LAST_SEQUENCE:
-                match = _ACTUAL_SEQ.search(ack.error.description)
-                actual = int(match.group(1)) if match else None
-                raise WrongExpectedSequence(ack.error.description, actual)
-            raise EventStoreError(f"{ack.error.err_code}: {ack.error.description}")
-        return Appended(seq=ack.seq, duplicate=ack.duplicate)
+        return await publish_acked(self._nc, subject, payload, headers, timeout=self._timeout)
 
     async def last_seq(self, stream: str = BOARD_STREAM) -> int:
         """A stream's last sequence (0 when empty); the board stream unless named."""
@@ -200,7 +175,7 @@ class EventStore:
         Raises:
             WrongExpectedSequence: the stream's last sequence is not ``expected_last_seq``.
         """
-        headers = {"Nats-Msg-Id": msg_id, "Nats-Expected-Last-Sequence": str(expected_last_seq)}
+        headers = {MSG_ID: msg_id, EXPECTED_LAST_SEQ: str(expected_last_seq)}
         return await self._publish(subject, payload, headers)
 
     async def read_logs(self, fpga_id: int, job_id: uuid.UUID) -> list[LogAppended]:
@@ -250,22 +225,40 @@ class EventStore:
             pending_bytes_limit=512 * 1024**2,
         )
 
-    async def put_design(self, sha256: str, source: bytes) -> None:
-        """Store an uploaded design under its content hash (idempotent)."""
-        obs = await self._js.object_store(DESIGN_BUCKET)
-        try:
-            await obs.get_info(sha256)
-            return
-        except NotFoundError:
-            pass
-        await obs.put(sha256, source)
+    async def put_design(self, sha256: str, source: bytes) -> bool:
+        """Store an uploaded design under its content hash, unless it is stored already.
 
-    async def get_design(self, sha256: str) -> bytes:
+        The design is one chunk, written once (:func:`events.objects.put_once`): a design that
+        is stored costs no write, and nothing is ever replaced or purged.
+
+        Returns:
+            True when this call stored it.
+        """
+        return await put_once(
+            self._nc, DESIGN_BUCKET, sha256, source, chunk_size=max(1, len(source)),
+            timeout=self._timeout,
+        )  # fmt: skip
+
+    async def get_design(self, sha256: str, *, wait_s: float = 0.0) -> bytes:
+        """The design stored under ``sha256``, waiting up to ``wait_s`` for it to be stored.
+
+        A submit stores its design right after its ``JobQueued``, so a worker may ask first.
+
+        Raises:
+            DesignMissing: it is not stored (in time).
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
         obs = await self._js.object_store(DESIGN_BUCKET)
-        result = await obs.get(sha256)
-        if result.data is None:
-            raise EventStoreError(f"design {sha256} has no data")
-        return bytes(result.data)
+        while True:
+            try:
+                result = await obs.get(sha256)
+            except NotFoundError:
+                if loop.time() >= deadline:
+                    raise DesignMissing(f"design {sha256} is not stored") from None
+                await asyncio.sleep(_DESIGN_POLL_S)
+                continue
+            return bytes(result.data or b"")
 
 
 def stream_seq(msg: Msg) -> int:

@@ -64,6 +64,10 @@ KEY_STREAM_CONFIG = api.StreamConfig(
     allow_direct=True,
 )
 
+#: Largest design the service accepts in any configuration: a design is stored as one chunk,
+#: one message, under nats.conf's ``max_payload`` (1 MB) with room for the headers.
+MAX_DESIGN_BYTES = 1000 * 1024
+
 DESIGN_BUCKET_CONFIG = api.ObjectStoreConfig(
     bucket=DESIGN_BUCKET,
     description="Uploaded design sources, content-addressed by SHA-256",

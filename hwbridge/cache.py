@@ -21,11 +21,11 @@ import tarfile
 import uuid
 from pathlib import Path
 
-from nats.js import JetStreamContext
-from nats.js.api import ObjectMeta
+from nats.aio.client import Client as NATS
 from nats.js.errors import BucketNotFoundError, NotFoundError
 from nats.js.object_store import ObjectStore
 
+from events.objects import put_once
 from events.provision import BUILD_BUCKET as BUILD_BUCKET
 from events.provision import BUILD_BUCKET_CONFIG
 
@@ -136,16 +136,15 @@ class BuildCache:
     """Build artifacts in a JetStream Object Store bucket, keyed by :func:`cache_key`.
 
     Args:
-        js: A connected JetStream context.
+        nc: A NATS connection (the user may write the bucket's objects, not purge them).
         bucket: Bucket name. ``fpga-cloud up`` creates it with the streams; with admin
             credentials (tests, tools) it is also created on first use if missing.
         replicas: Replicas of a bucket this creates (3 on a NATS cluster).
     """
 
-    def __init__(
-        self, js: JetStreamContext, *, bucket: str = BUILD_BUCKET, replicas: int = 1
-    ) -> None:
-        self._js = js
+    def __init__(self, nc: NATS, *, bucket: str = BUILD_BUCKET, replicas: int = 1) -> None:
+        self._nc = nc
+        self._js = nc.jetstream()
         self.bucket = bucket
         self._replicas = replicas
         self._store: ObjectStore | None = None
@@ -186,16 +185,13 @@ class BuildCache:
     async def put(self, key: str, data: bytes, meta: dict[str, str]) -> None:
         """Store ``data`` under ``key`` with ``meta`` (e.g. board kind, job id, duration).
 
-        A key names its content, so storing it again changes nothing and is skipped.
+        A key names its content, so storing it again changes nothing and is skipped; two hosts
+        storing one key at once write one copy (:func:`events.objects.put_once`), and nothing
+        needs a permission a hwbridge host lacks (purging, replacing).
         """
-        obs = await self._obs()
-        try:
-            await obs.get_info(key)
-            return
-        except NotFoundError:
-            pass
+        await self._obs()  # the bucket exists
         headers = {str(k): [str(v)] for k, v in meta.items()}
-        await obs.put(key, data, meta=ObjectMeta(name=key, headers=headers))
+        await put_once(self._nc, self.bucket, key, data, headers=headers)
 
     async def put_dir(self, key: str, directory: Path, meta: dict[str, str]) -> None:
         """Store a directory (as a gzipped tar) under ``key``."""

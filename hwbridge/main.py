@@ -91,7 +91,7 @@ def make_driver(
 async def start_workers(store: EventStore, config: BridgeConfig) -> list[BoardWorker]:
     """Register the boards, then create and start one worker each (each replays its history)."""
     slots = asyncio.Semaphore(max(1, config.build_slots))
-    cache = BuildCache(store.js, replicas=config.stream_replicas)
+    cache = BuildCache(store.nc, replicas=config.stream_replicas)
     boards = config.boards()
     for board in boards:
         await register(store, board)

@@ -18,7 +18,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from events.codec import decode_board_event
-from events.errors import WrongExpectedSequence
+from events.errors import DesignMissing, WrongExpectedSequence
 from events.store import EventStore, backlog, stream_seq
 from events.subjects import board_filter
 from events.types import (
@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 MAX_BUILD_ATTEMPTS = 2
 PROGRAM_TIMEOUT_S = 60.0
 WATCH_INTERVAL_S = 1.0
+#: How long a build waits for its design: the API stores it right after ``JobQueued``.
+DESIGN_WAIT_S = 30.0
 
 
 class BoardWorker:
@@ -223,8 +225,14 @@ class BoardWorker:
         try:
             if attempt > 1:
                 await sink("build", f"resuming an interrupted build (attempt {attempt})")
-            source = await self._store.get_design(item.design_sha256)
+            source = await self._store.get_design(item.design_sha256, wait_s=DESIGN_WAIT_S)
             output = await self._driver.build(jid, source, sink)
+        except DesignMissing:
+            reason = "the design's upload did not complete; submit it again"
+            await sink("build", reason)
+            await sink.close()
+            await self._append(BuildFailed(fpga_id=fid, job_id=jid, reason=reason))
+            return
         except BuildError as exc:
             await sink.close()
             await self._append(BuildFailed(fpga_id=fid, job_id=jid, reason=str(exc)))

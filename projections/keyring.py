@@ -23,6 +23,10 @@ class KeyRing:
         self.applied_seq = 0
         self._changed = asyncio.Condition()
         self._sub: JetStreamContext.PushSubscription | None = None
+        # Catch-ups are numbered as they begin; one that began after a caller asked serves it.
+        self._catch_up_lock = asyncio.Lock()
+        self._catch_ups_begun = 0
+        self._catch_up_done = 0
 
     def get(self, key_id: str) -> KeyView | None:
         return self.keys.get(key_id)
@@ -50,6 +54,26 @@ class KeyRing:
         self.applied_seq = seq
         async with self._changed:
             self._changed.notify_all()
+
+    async def catch_up(self, timeout: float = 2.0) -> None:
+        """Fold every key event stored before this call, e.g. a key issued a moment ago by the
+        CLI or another API replica that the live subscription has not delivered yet.
+
+        Concurrent callers share a catch-up that began after they asked, so a burst of unknown
+        keys costs one stream lookup, not one each.
+
+        Raises:
+            TimeoutError: the events were not folded within ``timeout``.
+            nats.errors.Error: the stream could not be asked.
+        """
+        ticket = self._catch_ups_begun
+        async with self._catch_up_lock:
+            if self._catch_up_done > ticket:
+                return
+            self._catch_ups_begun += 1
+            mine = self._catch_ups_begun
+            await self.wait_for(await self._store.last_seq(KEY_STREAM), timeout)
+            self._catch_up_done = mine
 
     async def wait_for(self, seq: int, timeout: float = 10.0) -> None:
         """Return once the key event at ``seq`` (or a later one) is folded."""

@@ -39,7 +39,8 @@ from events.connection import (
     inbox_prefix,
 )
 from events.connection import hwbridge_user as _hwbridge_user
-from events.provision import BUILD_BUCKET, object_stream
+from events.objects import object_stream
+from events.provision import BUILD_BUCKET
 from events.subjects import (
     AUDIT_STREAM,
     AUDIT_SUBJECT,

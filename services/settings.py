@@ -8,6 +8,7 @@ from pathlib import Path
 import msgspec
 
 from events.boards import parse_board_ids
+from events.streams import MAX_DESIGN_BYTES
 
 __all__ = ["Settings", "parse_board_ids"]
 
@@ -56,7 +57,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         e = os.environ if env is None else env
         defaults = cls()
-        return cls(
+        settings = cls(
             nats_url=e.get("NATS_URL") or None,
             data_dir=Path(e.get("FPGA_CLOUD_DATA_DIR", str(defaults.data_dir))),
             host=e.get("FPGA_CLOUD_HOST", defaults.host),
@@ -86,3 +87,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             build_slots=int(e.get("FPGA_CLOUD_BUILD_SLOTS", defaults.build_slots)),
             stream_replicas=int(e.get("FPGA_CLOUD_STREAM_REPLICAS", defaults.stream_replicas)),
         )
+        if not 0 < settings.max_upload_bytes <= MAX_DESIGN_BYTES:
+            raise ValueError(
+                f"FPGA_CLOUD_MAX_UPLOAD_BYTES must be between 1 and {MAX_DESIGN_BYTES} "
+                "(a design is stored as one NATS message)"
+            )
+        return settings

@@ -9,6 +9,8 @@ import os
 import signal
 import sys
 
+import httpx
+
 from events.connection import ADMIN_USER, NatsCredentials, connect
 from events.store import EventStore
 from services.auth.issuer import KeyIssuer
@@ -18,6 +20,7 @@ from services.settings import Settings
 log = logging.getLogger("fpga-cloud")
 
 RESTART_BACKOFF_S = 1.0
+READY_POLL_S = 0.05
 STOP_GRACE_S = 15.0
 LOCAL_KEY_NAME = "local"
 LOCAL_KEY_ISSUER = "fpga-cloud up"
@@ -65,6 +68,36 @@ async def local_key(nats_url: str, admin: NatsCredentials | None) -> str:
         await nc.close()
 
 
+def _local(host: str) -> str:
+    """Where this machine reaches an API listening on ``host``."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+async def wait_until_serving(base: str, api_key: str, stop: asyncio.Event) -> None:
+    """Return once the API answers ``/health`` and accepts ``api_key`` (or ``stop`` is set).
+
+    The API may restart meanwhile (the supervisor keeps it running); this keeps asking.
+    """
+    headers = {"X-API-Key": api_key}
+    async with httpx.AsyncClient(base_url=base, timeout=2.0) as client:
+        while not stop.is_set():
+            try:
+                healthy = (await client.get("/health")).status_code == 200
+                known = healthy and (await client.get("/auth/whoami", headers=headers)).is_success
+            except httpx.HTTPError:
+                known = False
+            if known:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), READY_POLL_S)
+
+
+async def _announce_when_serving(base: str, api_key: str, stop: asyncio.Event, text: str) -> None:
+    await wait_until_serving(base, api_key, stop)
+    if not stop.is_set():
+        print(text, flush=True)
+
+
 async def run_up(settings: Settings) -> int:
     """Start everything, keep it running, stop it all cleanly on Ctrl-C or SIGTERM."""
     stop = asyncio.Event()
@@ -93,21 +126,22 @@ async def run_up(settings: Settings) -> int:
             nats.child_env(env, "hwbridge"),
         ),
     ]
-    for child in children:
-        await child.start()
+    # The local key first: the API then starts with it in its views, so the key printed below
+    # works from the first request (a key rotated after the API started could be refused
+    # until the API's key stream subscription caught up).
     admin = nats.credentials(ADMIN_USER) if server is not None else tool_credentials(ADMIN_USER)
     api_key = await local_key(nats_url, admin)
-    print(
+    for child in children:
+        await child.start()
+    base = f"http://{_local(settings.host)}:{settings.port}"
+    banner = (
         f"fpga-cloud is up: API http://{settings.host}:{settings.port} "
         f"(explorer /docs), NATS {nats_url}, boards {boards}, data in {settings.data_dir}. "
-        "Ctrl-C stops everything.",
-        flush=True,
-    )
-    print(
+        "Ctrl-C stops everything.\n"
         "API key for the local user (its secret changes at every start):\n"
-        f"  export API_KEY={api_key}",
-        flush=True,
+        f"  export API_KEY={api_key}"
     )
+    ready = asyncio.create_task(_announce_when_serving(base, api_key, stop, banner))
     try:
         while not stop.is_set():
             waits = {asyncio.create_task(c.proc.wait()): c for c in children if c.proc}
@@ -127,6 +161,7 @@ async def run_up(settings: Settings) -> int:
                     await asyncio.sleep(RESTART_BACKOFF_S)
                     await dead.start()
     finally:
+        ready.cancel()
         await asyncio.gather(*(c.stop() for c in children), return_exceptions=True)
         if server is not None:
             with contextlib.suppress(Exception):

@@ -6,11 +6,13 @@ exchange) and the OpenAPI explorer. The caller is put in ``scope["user"]`` for t
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
+from nats.errors import Error as NatsError
 
 from projections.keyring import KeyRing
 from services.auth import keys
@@ -26,8 +28,12 @@ WS_UNAUTHORIZED = 4401
 WS_RATE_LIMITED = 4429
 
 
-def authenticate(ring: KeyRing, header: str | None) -> Caller:
+async def authenticate(ring: KeyRing, header: str | None) -> Caller:
     """The caller a key header names.
+
+    A key the views do not know (or whose secret does not match) is looked for once more after
+    the views caught up with the key stream: a key printed by ``fpga-cloud keys create`` or
+    rotated by another replica a moment ago works at once.
 
     Raises:
         Unauthorized: the header is missing, malformed, unknown, revoked or wrong.
@@ -39,7 +45,11 @@ def authenticate(ring: KeyRing, header: str | None) -> Caller:
         raise Unauthorized("X-API-Key is not a valid API key.")
     key_id, secret = parsed
     view = ring.get(key_id)
-    if not keys.verify(view, secret) or view is None:
+    if view is None or not keys.verify(view, secret):
+        with contextlib.suppress(TimeoutError, NatsError):
+            await ring.catch_up()
+        view = ring.get(key_id)
+    if view is None or not keys.verify(view, secret):
         raise Unauthorized("X-API-Key is unknown or revoked.")
     return Caller(key_id=view.key_id, name=view.name, admin=view.admin)
 
@@ -71,7 +81,7 @@ class AuthMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         try:
-            caller = authenticate(self.ring, _header(scope, b"x-api-key"))
+            caller = await authenticate(self.ring, _header(scope, b"x-api-key"))
         except Unauthorized as exc:
             if scope["type"] == ScopeType.WEBSOCKET:
                 await _refuse_ws(receive, send, WS_UNAUTHORIZED, f"unauthorized: {exc.message}")

@@ -9,8 +9,10 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
+from nats.errors import Error as NatsError
 
-from services.domain.errors import DomainError, RateLimited
+from events.errors import EventStoreError
+from services.domain.errors import DomainError, NatsUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +35,20 @@ def envelope(status: int, code: str, message: str) -> Response[Any]:
 
 def on_domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     response = envelope(exc.status_code, exc.code, exc.message)
-    if isinstance(exc, RateLimited):
+    if exc.retry_after is not None:
         response.headers["Retry-After"] = exc.retry_after
     return response
+
+
+def on_store_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """NATS did not answer in time, or refused: the command may not have happened; retry."""
+    log.warning(
+        "NATS unavailable on %s %s: %s: %s",
+        request.method, request.url.path, type(exc).__name__, exc,
+    )  # fmt: skip
+    return on_domain_error(
+        request, NatsUnavailable("The event store did not answer in time; retry shortly.")
+    )
 
 
 def on_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
@@ -83,6 +96,9 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[A
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     DomainError: on_domain_error,
+    NatsError: on_store_unavailable,
+    TimeoutError: on_store_unavailable,
+    EventStoreError: on_store_unavailable,
     ValidationException: on_validation_error,
     HTTPException: on_http_error,
     Exception: on_unexpected,

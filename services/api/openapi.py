@@ -15,7 +15,8 @@ _WHY = {
     422: "Invalid input (`validation_error`, `address_out_of_range`)",
     429: "Rate limit exceeded (`rate_limited`); see Retry-After",
     502: "GitHub could not be asked (`github_unavailable`)",
-    503: "The board changed too often to decide; retry (`board_busy`)",
+    503: "The event store did not answer in time (`nats_unavailable`, with Retry-After) or the "
+    "board changed too often to decide (`board_busy`); retry",
 }
 
 #: Every authenticated route may answer these.

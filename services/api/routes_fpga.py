@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import uuid
 from typing import Annotated, Any
@@ -12,9 +13,12 @@ from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
+from nats.errors import Error as NatsError
 
+from events.errors import EventStoreError
+from events.types import JobFailed
 from projections.views import BoardView
-from services.api.deps import board_or_422, caller_of, services, session_header
+from services.api.deps import Services, board_or_422, caller_of, services, session_header
 from services.api.models import (
     FPGASummary,
     RunRequest,
@@ -25,7 +29,7 @@ from services.api.models import (
 from services.api.openapi import errors
 from services.domain import commands
 from services.domain.decider import OP_READ, OP_WRITE, decide
-from services.domain.errors import FpgaNotIdle, InvalidRequest, PayloadTooLarge
+from services.domain.errors import FpgaNotIdle, InvalidRequest, NatsUnavailable, PayloadTooLarge
 
 MAX_WORD = 0xFFFF_FFFF
 
@@ -84,8 +88,6 @@ class FpgaController(Controller):
             raise FpgaNotIdle(f"FPGA {fpga_id} is {board.state}, not idle.")
         source = await upload.read()
         _check_design(source, svc.settings.max_upload_bytes)
-        sha = hashlib.sha256(source).hexdigest()
-        await svc.store.put_design(sha, source)
         owner = caller_of(request).owner
         # One submit per key at a time in this process, so the board count it is decided
         # with cannot be raced by the same key's other submits.
@@ -94,13 +96,16 @@ class FpgaController(Controller):
                 fpga_id=fpga_id,
                 job_id=uuid.uuid4(),
                 owner=owner,
-                design_sha256=sha,
+                design_sha256=hashlib.sha256(source).hexdigest(),
                 design_size=len(source),
                 filename=_safe_name(upload.filename),
                 held=svc.boards_held(owner),
                 max_boards=svc.settings.max_boards_per_key,
             )
             await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
+        # Stored only once the board took the job, so a refused submit stores nothing; the
+        # worker waits for it.
+        await _store_design(svc, cmd, source)
         return SubmitResponse(job_id=cmd.job_id, fpga_id=fpga_id)
 
     @post(
@@ -150,6 +155,25 @@ class FpgaController(Controller):
         )
         await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
         return SubmitResponse(job_id=cmd.job_id, fpga_id=fpga_id)
+
+
+async def _store_design(svc: Services, cmd: commands.Submit, source: bytes) -> None:
+    """Store the accepted job's design; if that fails, fail the job so the board is freed."""
+    try:
+        await svc.store.put_design(cmd.design_sha256, source)
+    except (NatsError, TimeoutError, EventStoreError) as exc:
+        failed = JobFailed(
+            fpga_id=cmd.fpga_id,
+            job_id=cmd.job_id,
+            reason="the design could not be stored (the event store did not answer); "
+            "submit it again",
+        )
+        with contextlib.suppress(NatsError, TimeoutError, EventStoreError):
+            await svc.store.append(failed)
+        raise NatsUnavailable(
+            f"the design could not be stored ({type(exc).__name__}); job {cmd.job_id} "
+            "failed, submit again"
+        ) from None
 
 
 def _check_design(source: bytes, limit: int) -> None:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """A command was refused; ``code`` is the machine-readable error in the envelope."""
+    """A command was refused; ``code`` is the machine-readable error in the envelope.
+
+    ``retry_after``, when set, is the ``Retry-After`` header of the answer (seconds).
+    """
 
     status_code = 409
     code = "conflict"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, retry_after: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.retry_after = retry_after
 
 
 class FpgaNotIdle(DomainError):
@@ -92,8 +96,18 @@ class RateLimited(DomainError):
     code = "rate_limited"
 
     def __init__(self, message: str, retry_after: str = "1") -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+        super().__init__(message, retry_after)
+
+
+class NatsUnavailable(DomainError):
+    """The event store did not answer in time (a NATS timeout, a lost connection, a leader
+    election); nothing is known to have changed, and the client may retry."""
+
+    status_code = 503
+    code = "nats_unavailable"
+
+    def __init__(self, message: str, retry_after: str = "1") -> None:
+        super().__init__(message, retry_after)
 
 
 class BoardLimitReached(DomainError):

@@ -25,6 +25,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     sys_.start()
     yield sys_
     sys_.stop()
+    assert sys_.problems() == []
 
 
 @pytest.fixture

@@ -53,7 +53,9 @@ class System:
         assert credentials is not None, f"no credentials for {user} in {self.data_dir}"
         return credentials
 
-    def start(self, timeout: float = 60.0) -> None:
+    def start(self, timeout: float = 60.0, *, until_key: bool = False) -> None:
+        """Start ``fpga-cloud up``; return once it is healthy and has printed the local key, or
+        (``until_key``) the moment the key is printed, without asking the API anything."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("NATS_", "FPGA_CLOUD_"))},
@@ -78,6 +80,8 @@ class System:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"fpga-cloud up exited: {self.log_path.read_text()[-2000:]}")
             self.api_key = self.api_key_from_log(offset)
+            if until_key and self.api_key:
+                return
             try:
                 healthy = httpx.get(f"{self.base}/health", timeout=1.0).status_code == 200
             except httpx.HTTPError:
@@ -117,6 +121,14 @@ class System:
         """A new API key from ``fpga-cloud keys create``."""
         args = ["keys", "create", name, "--quiet", *(["--admin"] if admin else [])]
         return self.cli(*args).stdout.strip()
+
+    def problems(self) -> list[str]:
+        """Log lines no run should ever have: refused NATS permissions, unhandled errors."""
+        if not self.log_path.exists():
+            return []
+        markers = ("permissions violation", "unhandled error", "Traceback")
+        text = self.log_path.read_text(errors="replace")
+        return [line for line in text.splitlines() if any(m in line for m in markers)]
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ctrl-C, as a user would; everything must exit cleanly."""

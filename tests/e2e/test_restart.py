@@ -101,6 +101,28 @@ def test_stop_mid_build_then_start_resumes_and_views_equal_replay(tmp_path: Path
         system.stop()
 
 
+def test_the_key_printed_at_a_restart_works_on_the_first_request(tmp_path: Path) -> None:
+    """``make run`` again on the same data directory, right after a busy run: the key it prints
+    is accepted by the very first request, with no retry."""
+    system = System(tmp_path / "data", FPGA_CLOUD_MAX_BOARDS_PER_KEY="10")
+    system.start()
+    try:
+        with system.client(timeout=30) as http:
+            for i in range(10):
+                r = http.post(f"/fpga/{i}/submit", files={"file": ("d.py", b"raise SystemExit\n")})
+                assert r.status_code == 202
+        for _ in range(3):
+            system.stop()
+            system.start(until_key=True)
+            with system.client(timeout=30) as http:
+                assert http.get("/auth/whoami").status_code == 200
+                assert http.get("/fpga").status_code == 200
+            assert httpx.get(f"{system.base}/health", timeout=5).status_code == 200
+    finally:
+        system.stop()
+    assert system.problems() == []
+
+
 def _sse_ids(http: httpx.Client, headers: dict[str, str], count: int) -> list[int]:
     ids: list[int] = []
     with http.stream("GET", "/events", headers=headers) as resp:

@@ -66,7 +66,7 @@ async def test_compiled_simulator_travels_through_the_object_store(
     store: EventStore, tmp_path: Path
 ) -> None:
     source = (REPO / "examples" / "echo_regs.py").read_bytes()
-    cache = BuildCache(store.js)
+    cache = BuildCache(store.nc)
     lines: list[str] = []
 
     async def log(stage: str, line: str) -> None:

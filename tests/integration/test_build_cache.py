@@ -18,7 +18,7 @@ KEY = cache_key(b"design", "virtual", "sim-1", {"verilator": "5.006"})
 
 
 async def test_miss_then_hit(nc: NATS) -> None:
-    cache = BuildCache(nc.jetstream())
+    cache = BuildCache(nc)
     assert await cache.get(KEY) is None  # creates the bucket on first use
     assert await cache.meta(KEY) is None
     data = os.urandom(700_000)  # several object store chunks
@@ -32,14 +32,14 @@ async def test_miss_then_hit(nc: NATS) -> None:
 async def test_entries_are_shared_between_clients(nc: NATS, nats_server: NatsServer) -> None:
     other = await nats_server.connect()
     try:
-        await BuildCache(nc.jetstream()).put(KEY, b"bitstream", {})
-        assert await BuildCache(other.jetstream()).get(KEY) == b"bitstream"
+        await BuildCache(nc).put(KEY, b"bitstream", {})
+        assert await BuildCache(other).get(KEY) == b"bitstream"
     finally:
         await other.drain()
 
 
 async def test_a_key_is_written_once(nc: NATS) -> None:
-    cache = BuildCache(nc.jetstream())
+    cache = BuildCache(nc)
     await cache.put(KEY, b"first", {"job_id": "a"})
     await cache.put(KEY, b"second", {"job_id": "b"})  # same inputs, so the same content
     assert await cache.get(KEY) == b"first"
@@ -47,13 +47,13 @@ async def test_a_key_is_written_once(nc: NATS) -> None:
 
 
 async def test_concurrent_first_use_creates_one_bucket(nc: NATS) -> None:
-    caches = [BuildCache(nc.jetstream()) for _ in range(5)]
+    caches = [BuildCache(nc) for _ in range(5)]
     await asyncio.gather(*(c.put(f"k{i}", b"x", {}) for i, c in enumerate(caches)))
     assert [await caches[0].get(f"k{i}") for i in range(5)] == [b"x"] * 5
 
 
 async def test_empty_value(nc: NATS) -> None:
-    cache = BuildCache(nc.jetstream())
+    cache = BuildCache(nc)
     await cache.put(KEY, b"", {})
     assert await cache.get(KEY) == b""
 
@@ -75,7 +75,7 @@ async def test_directories_round_trip(nc: NATS, tmp_path: Path) -> None:
     (src / "obj_dir" / "Vsim").chmod(0o755)
     (src / "modules" / "serial2tcp_nodelay.so").write_bytes(b"\x7fELF")
     (src / "sim_config.js").write_text("{}\n")
-    cache = BuildCache(nc.jetstream())
+    cache = BuildCache(nc)
     await cache.put_dir(KEY, src, {"board_kind": "virtual"})
     dest = tmp_path / "builds" / KEY
     dest.parent.mkdir()

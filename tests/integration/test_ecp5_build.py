@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from nats.js import JetStreamContext
+from nats.aio.client import Client as NATS
 
 import hwbridge.drivers.ecp5 as ecp5_driver
 import hwbridge.ecp5.build as ecp5_build
@@ -89,20 +89,20 @@ class Built:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def js(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[JetStreamContext]:
+async def nats_client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[NATS]:
     server = NatsServer(tmp_path_factory.mktemp("nats"))
     await server.start()
     nc = await server.connect()
-    yield nc.jetstream()
+    yield nc
     await nc.drain()
     await server.stop()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def echo(js: JetStreamContext, tmp_path_factory: pytest.TempPathFactory) -> Built:
+async def echo(nats_client: NATS, tmp_path_factory: pytest.TempPathFactory) -> Built:
     data_dir = tmp_path_factory.mktemp("ecp5-a")
     assert str(data_dir).startswith("/tmp/")  # the case yowasp's private /tmp would break
-    cache = BuildCache(js)
+    cache = BuildCache(nats_client)
     board = Ecp5Board(CONFIG, data_dir, cache=cache, limits=LIMITS, yowasp_cache=YOWASP_CACHE)
     log = TimedLog()
     output = await board.build(uuid.uuid4(), ECHO_REGS.read_bytes(), log)

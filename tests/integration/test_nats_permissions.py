@@ -284,11 +284,29 @@ async def test_hwbridge_gets_designs_and_shares_the_build_cache(
     await clients[API].store.put_design("e" * 64, DESIGN)
     a, b = clients[HW_A], clients[HW_B]
     assert await a.store.get_design("e" * 64) == DESIGN
-    await BuildCache(a.nc.jetstream()).put("k" * 64, b"simulator" * 10_000, {"kind": "virtual"})
-    cache_b = BuildCache(b.nc.jetstream())
+    await BuildCache(a.nc).put("k" * 64, b"simulator" * 10_000, {"kind": "virtual"})
+    cache_b = BuildCache(b.nc)
     assert await cache_b.get("k" * 64) == b"simulator" * 10_000
     assert await cache_b.meta("k" * 64) == {"kind": "virtual"}
     assert not a.errors and not b.errors
+
+
+async def test_racing_writers_of_one_design_or_build_need_no_permission_they_lack(
+    clients: dict[str, Client],
+) -> None:
+    """Two API requests storing one design, two hosts storing one build: nothing is purged or
+    replaced, so nothing is refused (the server would report a purge as a violation)."""
+    api_ = clients[API]
+    assert sorted(
+        await asyncio.gather(*(api_.store.put_design("f" * 64, DESIGN) for _ in range(6)))
+    ) == [False] * 5 + [True]
+    a, b = clients[HW_A], clients[HW_B]
+    build = b"compiled" * 50_000  # several chunks
+    await asyncio.gather(
+        *(BuildCache(c.nc).put("c" * 64, build, {"host": c.user}) for c in (a, b, a, b))
+    )
+    assert await BuildCache(b.nc).get("c" * 64) == build
+    assert not api_.errors and not a.errors and not b.errors
 
 
 async def test_hwbridge_neither_reads_nor_writes_keys_audit_or_designs(

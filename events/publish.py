@@ -1,0 +1,71 @@
+"""Publishing to a JetStream stream and reading its acknowledgement: one typed error per refusal.
+
+Every append of ours goes through :func:`publish_acked`: the server's answer is decoded once
+(msgspec, no dict), a wrong expected sequence (JetStream error 10071) becomes
+:class:`~events.errors.WrongExpectedSequence`, any other refusal an
+:class:`~events.errors.EventStoreError`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import msgspec
+from nats.aio.client import Client as NATS
+
+from events.errors import EventStoreError, WrongExpectedSequence
+
+WRONG_LAST_SEQUENCE = 10071
+_ACTUAL_SEQ = re.compile(r"wrong last sequence:\s*(\d+)")
+
+#: Headers of JetStream's publish checks, as the server spells them.
+MSG_ID = "Nats-Msg-Id"
+EXPECTED_LAST_SUBJECT_SEQ = "Nats-Expected-Last-Subject-Sequence"
+EXPECTED_LAST_SUBJECT_SEQ_SUBJECT = "Nats-Expected-Last-Subject-Sequence-Subject"
+EXPECTED_LAST_SEQ = "Nats-Expected-Last-Sequence"
+
+
+class _ApiError(msgspec.Struct):
+    code: int = 0
+    err_code: int = 0
+    description: str = ""
+
+
+class _PubAck(msgspec.Struct):
+    stream: str = ""
+    seq: int = 0
+    duplicate: bool = False
+    error: _ApiError | None = None
+
+
+_ack_decoder = msgspec.json.Decoder(_PubAck)
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """Where a message landed; ``duplicate`` when its message id was already stored."""
+
+    seq: int
+    duplicate: bool
+
+
+async def publish_acked(
+    nc: NATS, subject: str, payload: bytes, headers: dict[str, str] | None, *, timeout: float
+) -> Appended:
+    """Publish to a stream and wait for the server's acknowledgement.
+
+    Raises:
+        WrongExpectedSequence: an expected-sequence header did not hold; nothing was written.
+        EventStoreError: the server refused the message for another reason.
+        nats.errors.TimeoutError: no acknowledgement within ``timeout`` seconds.
+    """
+    reply = await nc.request(subject, payload, timeout=timeout, headers=headers)
+    ack = _ack_decoder.decode(reply.data)
+    if ack.error is not None:
+        if ack.error.err_code == WRONG_LAST_SEQUENCE:
+            match = _ACTUAL_SEQ.search(ack.error.description)
+            actual = int(match.group(1)) if match else None
+            raise WrongExpectedSequence(ack.error.description, actual)
+        raise EventStoreError(f"{ack.error.err_code}: {ack.error.description}")
+    return Appended(seq=ack.seq, duplicate=ack.duplicate)
