@@ -44,7 +44,9 @@ def test_racing_submits_of_new_designs_never_fail_and_store_one_copy(system: Sys
         design = f"import time\ntime.sleep(3)\nraise SystemExit('round {round_}')\n".encode()
         barrier = threading.Barrier(CLIENTS)
 
-        def attempt(_: int, design: bytes = design) -> httpx.Response:
+        def attempt(
+            _: int, design: bytes = design, barrier: threading.Barrier = barrier
+        ) -> httpx.Response:
             with system.client(timeout=30.0) as c:
                 barrier.wait()
                 return c.post("/fpga/8/submit", files={"file": ("design.py", design)})
