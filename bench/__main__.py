@@ -17,6 +17,7 @@ from pathlib import Path
 
 from nats.aio.msg import Msg
 
+from bench.abuse import HEADER_MB, huge_header
 from bench.httpload import RawClient, get_rate
 from bench.live import sse_fanout, stream_round_trips
 from bench.replay import replay_rate
@@ -161,6 +162,11 @@ async def main(url: str | None, seconds: float) -> None:
         )
         rate = await sse_fanout(host, int(port), nats_url, writer, key, clients=100, events=1000)
         print(f"SSE fan-out, 100 clients   {rate:8.0f} events/s delivered")
+        status, took, health = await huge_header(host, int(port))
+        print(
+            f"{HEADER_MB} MB header: {status} after {took * 1e3:.0f} ms; "
+            f"GET /health meanwhile {summary_ms(health)}"
+        )
         # Release, which stops its simulation's spinning.
         await c.request("POST", "/fpga/4/session/release", session=session)
         await _wait_state(c, 4, "idle")

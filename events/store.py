@@ -43,6 +43,9 @@ from events.subjects import (
 )
 from events.types import BoardEvent, LogAppended
 
+#: The largest stream sequence a client may name (JetStream's are unsigned 64-bit; ours are
+#: bounded to what every JSON and HTTP client reads as a signed one).
+MAX_SEQUENCE = 2**63 - 1
 #: How often a worker looks again for a design that is not stored yet.
 _DESIGN_POLL_S = 0.05
 

@@ -13,6 +13,7 @@ BOARD_SUBJECT_ROOT = "fpga"
 LOG_SUBJECT_ROOT = "fpgalog"
 AUDIT_SUBJECT = "fpgaaudit.chain"
 WISHBONE_SUBJECT_ROOT = "fpgawb"
+API_PRESENCE_ROOT = "fpgaapi"
 
 
 def board_subject(fpga_id: int, event_type: str) -> str:
@@ -49,3 +50,12 @@ def board_type_filter(fpga_id: int | None, event_type: str | None) -> str:
 def wishbone_subject(fpga_id: int) -> str:
     """Request/reply subject of a board's Wishbone stream frames (core NATS, not stored)."""
     return f"{WISHBONE_SUBJECT_ROOT}.{fpga_id}"
+
+
+def api_presence_subject(instance: str) -> str:
+    """Request/reply subject a running API process answers on (core NATS): it is alive."""
+    return f"{API_PRESENCE_ROOT}.{instance}.alive"
+
+
+def all_api_presence() -> str:
+    return f"{API_PRESENCE_ROOT}.*.alive"

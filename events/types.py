@@ -206,6 +206,8 @@ class StreamOpened(Event, tag=True, frozen=True, kw_only=True):
     session_id: uuid.UUID
     owner: str
     lease_expires_at: datetime | None = None
+    api_instance: str = ""
+    """The API process serving the stream: while it lives, only it records the stream's end."""
 
 
 class StreamClosed(Event, tag=True, frozen=True, kw_only=True):
@@ -220,6 +222,12 @@ class StreamClosed(Event, tag=True, frozen=True, kw_only=True):
     errors: int = 0
     digest: str = ""
     reason: str = ""
+
+
+def stream_closed_msg_id(stream_id: uuid.UUID) -> str:
+    """The ``Nats-Msg-Id`` of a stream's ``StreamClosed``: whoever records the end (the API
+    serving it, or another replica once that one is gone), it is stored once."""
+    return f"stream-closed-{stream_id.hex}"
 
 
 BoardEvent = (

@@ -17,6 +17,9 @@ REQUEST_HEADER = struct.Struct(">B3sI")
 RESPONSE_HEADER = struct.Struct(">B3s")
 MAX_WORDS = 0xFFFFFF
 
+#: NATS header of a frame relayed to a board's worker: the session it was sent for.
+SESSION_HEADER = "Fpga-Session"
+
 STATUS_OK = 0x00
 STATUS_BUS_ERROR = 0x01
 STATUS_BAD_REQUEST = 0x02

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 
 from events.types import RunQueued, WishboneResult
 from hwbridge.drivers.base import BoardDriver, DriverError
@@ -12,11 +13,19 @@ RUN_TIMEOUT_S = 30.0
 OP_WRITE = 1
 
 
-async def run_transaction(driver: BoardDriver, run: RunQueued) -> WishboneResult:
-    """Read or write (confirmed) on the board; failures become a result with ``ok`` false."""
+async def run_transaction(
+    driver: BoardDriver, run: RunQueued, session: uuid.UUID | None
+) -> WishboneResult:
+    """Read or write (confirmed) on the board; failures become a result with ``ok`` false.
+
+    ``session`` is the session whose design the board runs: a run queued for another one (it
+    ended before the run's turn) never reaches the board.
+    """
     started = time.perf_counter()
     ok, data, error = True, list(run.data), None
     try:
+        if run.session_id is not None and run.session_id != session:
+            raise DriverError("the run's session ended before the run; nothing was sent")
         if not driver.programmed():
             raise DriverError("the board has no design loaded")
         if run.op == OP_WRITE:

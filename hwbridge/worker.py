@@ -69,7 +69,7 @@ class BoardWorker:
         self._slots = build_slots
         self._lease = timedelta(seconds=lease_seconds)
         self.wl = worklist.Worklist(fpga_id=fpga_id)
-        self._responder = WishboneResponder(store.nc, fpga_id, driver)
+        self._responder = WishboneResponder(store.nc, fpga_id, driver, lambda: self.wl.session_id)
         self._dirty = asyncio.Event()
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._sub: JetStreamContext.PushSubscription | None = None
@@ -295,7 +295,7 @@ class BoardWorker:
 
     async def _run(self, item: worklist.WorkItem) -> None:
         assert item.run is not None
-        await self._append(await run_transaction(self._driver, item.run))
+        await self._append(await run_transaction(self._driver, item.run, self.wl.session_id))
 
     async def _watch_loaded_design(self) -> None:
         """Bring back a reserved board's design after a restart; fault it if it died."""

@@ -62,7 +62,12 @@ class Worklist(msgspec.Struct, frozen=True, kw_only=True):
     last_seq: int = 0
     items: tuple[WorkItem, ...] = ()
     loaded: Loaded | None = None
-    reserved: bool = False
+    session_id: uuid.UUID | None = None
+    """The session the loaded design belongs to; None from the moment that session ends."""
+
+    @property
+    def reserved(self) -> bool:
+        return self.session_id is not None
 
     def item(self, job_id: uuid.UUID) -> WorkItem | None:
         return next((i for i in self.items if i.job_id == job_id), None)
@@ -82,7 +87,7 @@ def apply(wl: Worklist, event: BoardEvent, seq: int) -> Worklist:
             | SessionExpired(reset_job_id=jid, owner=owner)
         ):
             return _add(
-                replace(wl, reserved=False), WorkItem(job_id=jid, kind="reset", owner=owner)
+                replace(wl, session_id=None), WorkItem(job_id=jid, kind="reset", owner=owner)
             )
         case BuildStarted(job_id=jid, attempt=attempt):
             return _update(wl, jid, phase="started", attempt=attempt)
@@ -103,17 +108,17 @@ def apply(wl: Worklist, event: BoardEvent, seq: int) -> Worklist:
                 )
                 wl = replace(wl, loaded=loaded)
             return wl
-        case SessionOpened(job_id=jid):
-            return replace(_drop(wl, jid), reserved=True)
+        case SessionOpened(job_id=jid, session_id=sid):
+            return replace(_drop(wl, jid), session_id=sid)
         case ResetStarted(job_id=jid):
             # "started" tells a restarted worker to finish the reset, not to claim it again.
-            return _update(replace(wl, reserved=False), jid, phase="started")
+            return _update(replace(wl, session_id=None), jid, phase="started")
         case BoardReset(job_id=jid):
-            return replace(_drop(wl, jid), loaded=None, reserved=False)
+            return replace(_drop(wl, jid), loaded=None, session_id=None)
         case ProgrammingFailed(job_id=jid):
             return replace(_drop(wl, jid), loaded=None)
         case BoardFaulted(job_id=jid):
-            wl = replace(wl, loaded=None, reserved=False)
+            wl = replace(wl, loaded=None, session_id=None)
             return _drop(wl, jid) if jid is not None else wl
         case WishboneResult(job_id=jid) | JobCancelled(job_id=jid) | JobFailed(job_id=jid):
             return _drop(wl, jid)

@@ -13,7 +13,7 @@ from nats.js import JetStreamContext
 from events.codec import decode_board_event, decode_log
 from events.store import EventStore, stream_seq
 from events.subjects import LOG_STREAM, all_boards_filter, all_logs_filter
-from events.types import BoardEvent, LogAppended
+from events.types import BoardEvent, LogAppended, StreamClosed, StreamOpened
 from projections import board as board_fold
 from projections import job as job_fold
 from projections import logs as log_fold
@@ -27,6 +27,8 @@ class Views:
         self.boards: dict[int, BoardView] = {i: BoardView(fpga_id=i) for i in fpga_ids}
         self.jobs: dict[uuid.UUID, JobView] = {}
         self.logs: dict[uuid.UUID, LogView] = {}
+        self.open_streams: dict[uuid.UUID, StreamOpened] = {}
+        """Wishbone streams opened and not yet recorded as closed, by stream id."""
         self.applied_seq = 0
 
     def apply(self, seq: int, event: BoardEvent) -> None:
@@ -37,6 +39,10 @@ class Views:
         board = self.boards.get(event.fpga_id)
         if board is not None:
             self.boards[event.fpga_id] = board_fold.apply(board, event, seq)
+        if isinstance(event, StreamOpened):
+            self.open_streams[event.stream_id] = event
+        elif isinstance(event, StreamClosed):
+            self.open_streams.pop(event.stream_id, None)
         job_id = job_fold.job_id_of(event)
         if isinstance(job_id, uuid.UUID):
             job = job_fold.apply(self.jobs.get(job_id), event)

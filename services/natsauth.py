@@ -50,6 +50,7 @@ from events.subjects import (
     LOG_STREAM,
     LOG_SUBJECT_ROOT,
     WISHBONE_SUBJECT_ROOT,
+    all_api_presence,
 )
 
 ACCOUNT = "FPGA"
@@ -207,6 +208,7 @@ def api_permissions() -> Permissions:
             Grant("the audit hash chain", (AUDIT_SUBJECT,)),
             Grant("API key lifecycle events", (f"{KEY_SUBJECT_ROOT}.*.*",)),
             Grant("Wishbone stream frames to the boards", (f"{WISHBONE_SUBJECT_ROOT}.*",)),
+            Grant("ask whether another API process is alive", (all_api_presence(),)),
             Grant("store uploaded designs", _write_bucket(DESIGN_BUCKET)),
             Grant(
                 "read the streams and the designs",
@@ -217,7 +219,11 @@ def api_permissions() -> Permissions:
             ),
             _ACCOUNT_INFO,
         ),
-        subscribe=(_own_inbox(API),),
+        subscribe=(
+            _own_inbox(API),
+            Grant("answer whether this API process is alive", (all_api_presence(),)),
+        ),
+        allow_responses=True,
     )
 
 

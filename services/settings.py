@@ -52,6 +52,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """FPGA_CLOUD_STREAM_REPLICAS: JetStream replicas per stream (3 on a NATS cluster)."""
     build_slots: int = 0
     """FPGA_CLOUD_BUILD_SLOTS: concurrent builds per hwbridge host (0 = number of cores)."""
+    head_timeout_s: float = 10.0
+    """FPGA_CLOUD_HEAD_TIMEOUT_S: a request's line and headers must arrive within this (408)."""
+    body_timeout_s: float = 60.0
+    """FPGA_CLOUD_BODY_TIMEOUT_S: a request's body must arrive within this of its head (408)."""
+    max_connections_per_address: int = 256
+    """FPGA_CLOUD_MAX_CONNECTIONS_PER_ADDRESS: open connections one client address may hold."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -86,6 +92,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             build_memory_mb=int(e.get("FPGA_CLOUD_BUILD_MEMORY_MB", defaults.build_memory_mb)),
             build_slots=int(e.get("FPGA_CLOUD_BUILD_SLOTS", defaults.build_slots)),
             stream_replicas=int(e.get("FPGA_CLOUD_STREAM_REPLICAS", defaults.stream_replicas)),
+            head_timeout_s=float(e.get("FPGA_CLOUD_HEAD_TIMEOUT_S", defaults.head_timeout_s)),
+            body_timeout_s=float(e.get("FPGA_CLOUD_BODY_TIMEOUT_S", defaults.body_timeout_s)),
+            max_connections_per_address=int(
+                e.get(
+                    "FPGA_CLOUD_MAX_CONNECTIONS_PER_ADDRESS", defaults.max_connections_per_address
+                )
+            ),
         )
         if not 0 < settings.max_upload_bytes <= MAX_DESIGN_BYTES:
             raise ValueError(

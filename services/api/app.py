@@ -17,6 +17,7 @@ from services.api.commands import CommandBus
 from services.api.deps import Services
 from services.api.errors import EXCEPTION_HANDLERS
 from services.api.live import EventHub
+from services.api.pathcheck import CanonicalBoardIdMiddleware
 from services.api.routes_audit import AuditController
 from services.api.routes_auth import AuthController
 from services.api.routes_events import (
@@ -71,7 +72,7 @@ def create_app(
             SessionController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[AuthMiddleware(keyring, limiter)],
+        middleware=[CanonicalBoardIdMiddleware(), AuthMiddleware(keyring, limiter)],
         request_max_body_size=settings.max_upload_bytes + 64 * 1024,
         openapi_config=OpenAPIConfig(
             components=Components(

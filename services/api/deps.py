@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 from litestar import Request, WebSocket
 
 from events.store import EventStore
@@ -23,6 +25,8 @@ from services.domain.commands import Lease
 from services.domain.errors import InvalidRequest, JobNotFound, Unauthorized
 from services.settings import Settings
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class Services:
@@ -36,6 +40,8 @@ class Services:
     issuer: KeyIssuer
     limiter: RateLimiter
     owner_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    instance_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    """This API process, as named in the streams it serves (``StreamOpened.api_instance``)."""
 
     def lease(self) -> Lease:
         """The lease policy with the clock read now: what a renewal is decided with."""
@@ -76,8 +82,6 @@ def job_or_404(svc: Services, fpga_id: int, job_id: str, caller: Caller) -> JobV
 
     Another key's job is reported missing, so that job ids do not leak what others run.
     """
-    import uuid
-
     try:
         key = uuid.UUID(job_id)
     except ValueError:
@@ -86,6 +90,30 @@ def job_or_404(svc: Services, fpga_id: int, job_id: str, caller: Caller) -> JobV
     if job is None or job.fpga_id != fpga_id or not (caller.admin or job.owner == caller.owner):
         raise JobNotFound(f"Job {job_id} not found on FPGA {fpga_id}.")
     return job
+
+
+async def strict_body(request: Request[Any, Any, Any], kind: type[T]) -> T:
+    """The JSON body decoded as ``kind`` with no coercion.
+
+    Litestar's own parse converts ``"2"``, ``2.0`` and ``1e3`` into integers; the contract
+    takes JSON integers only. A typed decode also never recurses into nesting the type does
+    not have.
+
+    Raises:
+        InvalidRequest: the body is not JSON of that shape.
+    """
+    try:
+        return msgspec.json.decode(await request.body(), type=kind)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(f"body: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise InvalidRequest(f"body is not valid JSON: {exc}") from None
+
+
+def key_active(svc: Services, caller: Caller) -> bool:
+    """Whether the key a long-lived connection opened with still works (not revoked)."""
+    view = svc.keyring.get(caller.key_id)
+    return view is not None and view.active
 
 
 def caller_of(request: Request[Any, Any, Any]) -> Caller:

@@ -87,6 +87,14 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     return response
 
 
+def on_too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    """A body nested deeper than the parser recurses (``[`` x 1000): bad input, not a crash."""
+    log.warning("body nested too deeply on %s %s", request.method, request.url.path)
+    return envelope(
+        HTTP_422_UNPROCESSABLE_ENTITY, "validation_error", "body: JSON nested too deeply"
+    )
+
+
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return envelope(
@@ -99,6 +107,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     NatsError: on_store_unavailable,
     TimeoutError: on_store_unavailable,
     EventStoreError: on_store_unavailable,
+    RecursionError: on_too_deep,
     ValidationException: on_validation_error,
     HTTPException: on_http_error,
     Exception: on_unexpected,

@@ -104,7 +104,8 @@ class _Subscriber:
 @dataclass(eq=False)
 class _Hub:
     subscribers: set[_Subscriber] = field(default_factory=set)
-    log_wakers: dict[uuid.UUID, set[asyncio.Event]] = field(default_factory=dict)
+    wakers: dict[uuid.UUID | int, set[asyncio.Event]] = field(default_factory=dict)
+    """Per job (its id) and per board (its ``fpga_id``): set at each event about it."""
 
 
 class EventHub:
@@ -157,12 +158,13 @@ class EventHub:
         job = getattr(event, "job_id", None) or getattr(event, "reset_job_id", None)
         if isinstance(job, uuid.UUID):
             self._wake(job)
+        self._wake(event.fpga_id)
 
     def _on_log(self, entry: LogAppended) -> None:
         self._wake(entry.job_id)
 
-    def _wake(self, job_id: uuid.UUID) -> None:
-        for waker in self._hub.log_wakers.get(job_id, ()):
+    def _wake(self, key: uuid.UUID | int) -> None:
+        for waker in self._hub.wakers.get(key, ()):
             waker.set()
 
     async def follow(
@@ -209,15 +211,16 @@ class EventHub:
         finally:
             self._hub.subscribers.discard(sub)
 
-    def log_waker(self, job_id: uuid.UUID) -> asyncio.Event:
-        """An event set whenever the job's log or state changes; release with ``drop_waker``."""
+    def waker(self, key: uuid.UUID | int) -> asyncio.Event:
+        """An event set whenever something happens to a job (its log or state; ``key`` its id)
+        or a board (``key`` its ``fpga_id``); release it with ``drop_waker``."""
         waker = asyncio.Event()
-        self._hub.log_wakers.setdefault(job_id, set()).add(waker)
+        self._hub.wakers.setdefault(key, set()).add(waker)
         return waker
 
-    def drop_waker(self, job_id: uuid.UUID, waker: asyncio.Event) -> None:
-        wakers = self._hub.log_wakers.get(job_id)
+    def drop_waker(self, key: uuid.UUID | int, waker: asyncio.Event) -> None:
+        wakers = self._hub.wakers.get(key)
         if wakers is not None:
             wakers.discard(waker)
             if not wakers:
-                del self._hub.log_wakers[job_id]
+                del self._hub.wakers[key]

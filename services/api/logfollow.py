@@ -8,18 +8,19 @@ from collections.abc import AsyncIterator
 
 from projections import logs as log_fold
 from projections.views import TERMINAL_STATUSES, JobView, LogView
-from services.api.deps import Services
+from services.api.deps import Services, key_active
+from services.auth.caller import Caller
 
 IDLE_CHECK_S = 1.0
 
 
-async def follow_log(svc: Services, job: JobView) -> AsyncIterator[bytes]:
+async def follow_log(svc: Services, job: JobView, caller: Caller) -> AsyncIterator[bytes]:
     """Lines as they arrive; at the end, the rest of the log read from the stream itself.
 
     Logs are on their own stream, so the job's last event can be folded before its last log
     lines; the final read from the stream makes the followed text equal the full log.
     """
-    waker = svc.hub.log_waker(job.job_id)
+    waker = svc.hub.waker(job.job_id)
     sent = 0
     try:
         while True:
@@ -31,6 +32,8 @@ async def follow_log(svc: Services, job: JobView) -> AsyncIterator[bytes]:
             current = svc.runner.views.jobs.get(job.job_id)
             if current is None or current.status in TERMINAL_STATUSES:
                 break
+            if not key_active(svc, caller):
+                return  # the key was revoked: the follow ends
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waker.wait(), IDLE_CHECK_S)
         full = LogView()

@@ -92,7 +92,7 @@ class ErrorEnvelope(msgspec.Struct):
     detail: ErrorResponse
 
 
-class ExchangeRequest(msgspec.Struct):
+class ExchangeRequest(msgspec.Struct, forbid_unknown_fields=True):
     """Payload for POST /auth/github/exchange."""
 
     github_token: str

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromQuery
+from litestar.params import FromQuery, QueryParameter
 
 from events.codec import event_type
+from events.store import MAX_SEQUENCE
 from events.types import BOARD_EVENT_TYPES, BoardEvent
 from projections.digest import views_digest
 from services.api.deps import Services, board_or_422, caller_of, services
@@ -73,8 +74,8 @@ class AuditController(Controller):
         owner: FromQuery[str | None] = None,
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,
-        after_seq: FromQuery[int] = 0,
-        limit: FromQuery[int] = 100,
+        after_seq: Annotated[int, QueryParameter(ge=0, le=MAX_SEQUENCE)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 100,
     ) -> AuditPage:
         """Use ``next_after_seq`` as the next request's ``after_seq`` until it is null."""
         svc = services(request)
@@ -82,8 +83,10 @@ class AuditController(Controller):
             board_or_422(svc, fpga_id)
         if type is not None and type not in EVENT_TYPES:
             raise InvalidRequest(f"unknown event type {type!r}.")
-        if not 1 <= limit <= MAX_PAGE or after_seq < 0:
-            raise InvalidRequest(f"limit must be 1 to {MAX_PAGE} and after_seq non-negative.")
+        if not 1 <= limit <= MAX_PAGE or not 0 <= after_seq <= MAX_SEQUENCE:
+            raise InvalidRequest(
+                f"limit must be 1 to {MAX_PAGE} and after_seq 0 to {MAX_SEQUENCE}."
+            )
         flt = HistoryFilter(
             fpga_id=fpga_id, event_type=type, job_id=job_id, owner=owner, since=since,
             until=until, after_seq=after_seq,

@@ -9,7 +9,7 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from services.api.auth import NO_AUTH, PUBLIC_OPT, client_address
-from services.api.deps import caller_of, services
+from services.api.deps import caller_of, services, strict_body
 from services.api.models import ExchangeRequest, ExchangeResponse, WhoAmI
 from services.api.openapi import errors
 from services.auth.github import GitHubRejected, GitHubUnavailable, github_login
@@ -45,6 +45,7 @@ class AuthController(Controller):
         wait = svc.limiter.take(client_address(request.scope))
         if wait > 0:
             raise RateLimited("Too many key exchanges from this address.", retry_after_header(wait))
+        data = await strict_body(request, ExchangeRequest)
         token = data.github_token.strip()
         if not token or len(token) > MAX_TOKEN or not token.isascii() or " " in token:
             raise InvalidRequest("github_token must be a GitHub access token.")

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, WebSocket, get, websocket
 from litestar.exceptions import WebSocketDisconnect
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 
+from events.store import MAX_SEQUENCE
 from events.types import BOARD_EVENT_TYPES
-from services.api.deps import Services, board_or_422, caller_of, services, socket_caller
+from services.api.deps import (
+    Services,
+    board_or_422,
+    caller_of,
+    key_active,
+    services,
+    socket_caller,
+)
 from services.api.live import EventFilter, SlowConsumer
 from services.api.openapi import errors
 from services.auth.caller import Caller
@@ -23,6 +32,19 @@ from services.domain.errors import InvalidRequest
 
 EVENT_TYPES = frozenset(t.__name__ for t in BOARD_EVENT_TYPES)
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+#: How often an idle feed checks its key is still valid; a comment every that many checks
+#: keeps proxies from closing it.
+KEY_CHECK_S = 1.0
+_SEQ = re.compile(r"[0-9]{1,19}")
+AfterQuery = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=r"^[0-9]{1,19}$",
+        description=f"Resume after this event sequence (0 to {MAX_SEQUENCE}; 0: all history)",
+    ),
+]
+KEEP_ALIVE_TICKS = 15
+WS_KEY_REVOKED = 4401
 
 
 def _filter(fpga_id: int | None, types: list[str] | None, job_id: str | None) -> EventFilter:
@@ -45,8 +67,10 @@ def _filter(fpga_id: int | None, types: list[str] | None, job_id: str | None) ->
 def _after(raw: str | None) -> int | None:
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
-        raise InvalidRequest("Last-Event-ID must be an event sequence number.")
+    if not _SEQ.fullmatch(raw) or int(raw) > MAX_SEQUENCE:
+        raise InvalidRequest(
+            f"Last-Event-ID (or after) must be an event sequence number, 0 to {MAX_SEQUENCE}."
+        )
     return int(raw)
 
 
@@ -55,13 +79,19 @@ def _viewer(caller: Caller) -> str | None:
 
 
 async def _sse(
-    svc: Services, flt: EventFilter, after: int | None, viewer: str | None
+    svc: Services, flt: EventFilter, after: int | None, caller: Caller
 ) -> AsyncIterator[bytes]:
+    idle = 0
     try:
-        async for item in svc.hub.follow(flt, after, viewer=viewer):
+        async for item in svc.hub.follow(flt, after, viewer=_viewer(caller), idle_s=KEY_CHECK_S):
+            if not key_active(svc, caller):
+                return  # the key was revoked: the feed ends
             if item is None:
-                yield b": keep-alive\n\n"
+                idle += 1
+                if idle % KEEP_ALIVE_TICKS == 0:
+                    yield b": keep-alive\n\n"
                 continue
+            idle = 0
             seq, kind, data = item
             yield b"id: %d\nevent: %s\ndata: %s\n\n" % (seq, kind.encode(), data)
     except SlowConsumer as slow:
@@ -73,9 +103,8 @@ async def _sse(
 
 def _sse_response(request: Request[Any, Any, Any], flt: EventFilter, after: str | None) -> Stream:
     resume = _after(request.headers.get("last-event-id") or after)
-    viewer = _viewer(caller_of(request))
     return Stream(
-        _sse(services(request), flt, resume, viewer),
+        _sse(services(request), flt, resume, caller_of(request)),
         media_type="text/event-stream",
         headers=SSE_HEADERS,
     )
@@ -92,7 +121,7 @@ async def all_events(
     request: Request[Any, Any, Any],
     type: FromQuery[list[str] | None] = None,
     job_id: FromQuery[str | None] = None,
-    after: FromQuery[str | None] = None,
+    after: AfterQuery = None,
 ) -> Stream:
     """Each appended event as it happens; resume with ``Last-Event-ID`` (or ``?after=SEQ``)."""
     return _sse_response(request, _filter(None, type, job_id), after)
@@ -110,7 +139,7 @@ async def board_events(
     fpga_id: FromPath[int],
     type: FromQuery[list[str] | None] = None,
     job_id: FromQuery[str | None] = None,
-    after: FromQuery[str | None] = None,
+    after: AfterQuery = None,
 ) -> Stream:
     board_or_422(services(request), fpga_id)
     return _sse_response(request, _filter(fpga_id, type, job_id), after)
@@ -133,7 +162,12 @@ async def _ws_events(socket: WebSocket[Any, Any, Any], fpga_id: int | None) -> N
 
     async def pump() -> None:
         try:
-            async for item in svc.hub.follow(flt, after, viewer=_viewer(caller)):
+            async for item in svc.hub.follow(
+                flt, after, viewer=_viewer(caller), idle_s=KEY_CHECK_S
+            ):
+                if not key_active(svc, caller):
+                    await socket.close(code=WS_KEY_REVOKED, reason="the API key was revoked")
+                    return
                 if item is not None:
                     await socket.send_text(item[2].decode())
         except SlowConsumer as slow:

@@ -18,7 +18,14 @@ from nats.errors import Error as NatsError
 from events.errors import EventStoreError
 from events.types import JobFailed
 from projections.views import BoardView
-from services.api.deps import Services, board_or_422, caller_of, services, session_header
+from services.api.deps import (
+    Services,
+    board_or_422,
+    caller_of,
+    services,
+    session_header,
+    strict_body,
+)
 from services.api.models import (
     FPGASummary,
     RunRequest,
@@ -119,6 +126,7 @@ class FpgaController(Controller):
     ) -> RunResponse:
         svc = services(request)
         board_or_422(svc, fpga_id)
+        data = await strict_body(request, RunRequest)  # the parse above coerces "2" and 2.0
         _check_run(data, svc.settings.max_run_words)
         cmd = commands.Run(
             fpga_id=fpga_id,

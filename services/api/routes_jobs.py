@@ -64,9 +64,10 @@ class JobsController(Controller):
         """The job's log; with ``follow=true``, streamed as written until the job ends."""
         svc = services(request)
         board_or_422(svc, fpga_id)
-        job = job_or_404(svc, fpga_id, job_id, caller_of(request))
+        caller = caller_of(request)
+        job = job_or_404(svc, fpga_id, job_id, caller)
         if follow:
-            return Stream(follow_log(svc, job), media_type="text/plain")
+            return Stream(follow_log(svc, job, caller), media_type="text/plain")
         log = svc.runner.views.logs.get(job.job_id)
         text = "\n".join(log.lines) + "\n" if log is not None and log.lines else ""
         return Response(text, media_type="text/plain")

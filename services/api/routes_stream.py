@@ -1,12 +1,17 @@
 """``WebSocket /fpga/{id}/stream``: binary Wishbone frames relayed to the board, no job each.
 
 Only the holder of the board's session (``X-Session-ID`` header or ``session_id`` query) may
-open it. The stream is recorded as ``StreamOpened`` / ``StreamClosed`` events with counts and a
-SHA-256 digest of every request and response frame.
+open it, and the stream belongs to that session: every frame is checked against the board's
+current session and relayed with the session's id (the board's worker refuses a frame for any
+other), and the stream is closed (4409) the moment the session ends, by release, expiry, reset
+or fault, or (4401) when the key that opened it is revoked. It is recorded as ``StreamOpened`` /
+``StreamClosed`` events with counts and a SHA-256 digest of every request and response frame.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import uuid
 from typing import Any
@@ -16,9 +21,10 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
 from events.subjects import wishbone_subject
-from events.types import StreamClosed, StreamOpened
+from events.types import StreamClosed, StreamOpened, stream_closed_msg_id
 from events.wire import (
     OP_READ,
+    SESSION_HEADER,
     STATUS_BAD_REQUEST,
     STATUS_BUS_ERROR,
     STATUS_NOT_READY,
@@ -30,13 +36,22 @@ from events.wire import (
     decode_response,
     encode_response,
 )
-from services.api.deps import Services, socket_caller
+from services.api.deps import Services, key_active, socket_caller
+from services.auth.caller import Caller
 from services.domain import commands
 from services.domain.decider import decide
 from services.domain.errors import DomainError
 
 MAX_STREAM_WORDS = 4096
 RELAY_TIMEOUT_S = 10.0
+#: How often an idle stream checks that its key is still valid (session ends wake it at once).
+KEY_CHECK_S = 1.0
+WS_SESSION_ENDED = 4409
+WS_KEY_REVOKED = 4401
+
+CLIENT_CLOSED = "client closed the stream"
+SESSION_ENDED = "the session ended"
+KEY_REVOKED = "the API key was revoked"
 
 
 class _Tally:
@@ -68,7 +83,7 @@ async def wishbone_stream(socket: WebSocket[Any, Any, Any], fpga_id: FromPath[in
     caller = socket_caller(socket)
     cmd = commands.OpenStream(
         fpga_id=fpga_id, stream_id=uuid.uuid4(), session_id=session_id,
-        owner=caller.owner, lease=svc.lease(),
+        owner=caller.owner, lease=svc.lease(), api_instance=svc.instance_id,
     )  # fmt: skip
     if fpga_id not in svc.runner.views.boards:
         await socket.close(code=4422, reason="fpga_id out of range")
@@ -79,45 +94,93 @@ async def wishbone_stream(socket: WebSocket[Any, Any, Any], fpga_id: FromPath[in
     except DomainError as exc:
         await socket.close(code=4000 + exc.status_code, reason=f"{exc.code}: {exc.message}"[:120])
         return
-    tally, reason = _Tally(), "client closed the stream"
+    tally = _Tally()
+    relay = asyncio.create_task(_relay(socket, svc, opened, tally))
+    watch = asyncio.create_task(_until_ended(svc, opened, caller))
+    reason = CLIENT_CLOSED
+    try:
+        done, _ = await asyncio.wait({relay, watch}, return_when=asyncio.FIRST_COMPLETED)
+        reason = (relay if relay in done else watch).result()
+    finally:
+        for task in (relay, watch):
+            task.cancel()
+        await asyncio.gather(relay, watch, return_exceptions=True)
+        if reason != CLIENT_CLOSED:
+            code = WS_KEY_REVOKED if reason == KEY_REVOKED else WS_SESSION_ENDED
+            with contextlib.suppress(Exception):
+                await socket.close(code=code, reason=reason)
+        closed = StreamClosed(
+            fpga_id=fpga_id, stream_id=opened.stream_id, session_id=opened.session_id,
+            reads=tally.reads, writes=tally.writes, words_read=tally.words_read,
+            words_written=tally.words_written, errors=tally.errors,
+            digest=tally.digest.hexdigest(), reason=reason,
+        )  # fmt: skip
+        await svc.store.append(closed, msg_id=stream_closed_msg_id(opened.stream_id))
+
+
+async def _relay(
+    socket: WebSocket[Any, Any, Any], svc: Services, opened: StreamOpened, tally: _Tally
+) -> str:
+    """Answer frames until the client goes or a frame finds the session over; why it ended."""
     try:
         while True:
             frame = await socket.receive_bytes()
-            req, reply = await _answer(svc, fpga_id, frame)
+            req, reply = await _answer(svc, opened, frame)
             tally.record(req, frame, reply)
             await socket.send_bytes(reply)
             if reply[0] == STATUS_NOT_READY:
-                reason = "the session ended"
-                await socket.close(code=4409, reason="the board is no longer reserved")
-                break
+                return SESSION_ENDED
     except WebSocketDisconnect:
-        pass
+        return CLIENT_CLOSED
+
+
+async def _until_ended(svc: Services, opened: StreamOpened, caller: Caller) -> str:
+    """Return once the stream's session is no longer the board's, or its key is revoked."""
+    waker = svc.hub.waker(opened.fpga_id)
+    try:
+        while True:
+            waker.clear()
+            if not _current(svc, opened):
+                return SESSION_ENDED
+            if not key_active(svc, caller):
+                return KEY_REVOKED
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waker.wait(), KEY_CHECK_S)
     finally:
-        await svc.store.append(
-            StreamClosed(
-                fpga_id=fpga_id, stream_id=cmd.stream_id, session_id=opened.session_id,
-                reads=tally.reads, writes=tally.writes, words_read=tally.words_read,
-                words_written=tally.words_written, errors=tally.errors,
-                digest=tally.digest.hexdigest(), reason=reason,
-            )
-        )  # fmt: skip
+        svc.hub.drop_waker(opened.fpga_id, waker)
 
 
-async def _answer(svc: Services, fpga_id: int, frame: bytes) -> tuple[Request | None, bytes]:
+def _current(svc: Services, opened: StreamOpened) -> bool:
+    """Whether the stream's session is still the board's reservation."""
+    board = svc.runner.views.boards[opened.fpga_id]
+    session = board.session
+    return (
+        board.state == "reserved"
+        and session is not None
+        and (session.session_id == opened.session_id)
+    )
+
+
+async def _answer(
+    svc: Services, opened: StreamOpened, frame: bytes
+) -> tuple[Request | None, bytes]:
     try:
         req = decode_request(frame)
     except FrameError:
         return None, encode_response(STATUS_BAD_REQUEST, 0)
-    board = svc.runner.views.boards[fpga_id]
-    if board.state != "reserved" or board.session is None:
+    if not _current(svc, opened):
         return req, encode_response(STATUS_NOT_READY, 0)
+    board = svc.runner.views.boards[opened.fpga_id]
     if req.count > MAX_STREAM_WORDS:
         return req, encode_response(STATUS_BAD_REQUEST, 0)
     span = 4 if req.fixed else 4 * req.count
     if req.address % 4 or req.address + span > (board.window_size or 0):
         return req, encode_response(STATUS_OUT_OF_WINDOW, 0)
     try:
-        msg = await svc.store.nc.request(wishbone_subject(fpga_id), frame, RELAY_TIMEOUT_S)
+        msg = await svc.store.nc.request(
+            wishbone_subject(opened.fpga_id), frame, RELAY_TIMEOUT_S,
+            headers={SESSION_HEADER: str(opened.session_id)},
+        )  # fmt: skip
         decode_response(msg.data)
     except Exception:
         return req, encode_response(STATUS_BUS_ERROR, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import uvicorn
+from litestar import Litestar
 from nats.aio.client import Client as NATS
 
 from events.connection import (
@@ -20,11 +21,39 @@ from events.store import EventStore
 from projections.keyring import KeyRing
 from projections.runner import ProjectionRunner
 from services.api.app import create_app
+from services.api.httpguard import HttpLimits, guarded
+from services.api.orphans import OrphanStreams, Presence
 from services.api.reaper import LeaseReaper
 from services.audit.notary import Notary
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+#: Largest WebSocket message: a Wishbone stream frame is at most 16 KiB.
+WS_MAX_BYTES = 1024 * 1024
+
+
+def http_server(app: Litestar, settings: Settings, *, lifespan: str = "on") -> uvicorn.Server:
+    """uvicorn on ``settings.host:port`` (0: a free port) with the connection limits of
+    :mod:`services.api.httpguard`."""
+    limits = HttpLimits(
+        head_timeout_s=settings.head_timeout_s,
+        body_timeout_s=settings.body_timeout_s,
+        max_connections_per_address=settings.max_connections_per_address,
+    )
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="none",
+        http=guarded(limits),
+        ws_max_size=WS_MAX_BYTES,
+        access_log=False,
+        log_level="warning",
+        lifespan=lifespan,  # type: ignore[arg-type]
+    )
+    return uvicorn.Server(config)
 
 
 async def serve(settings: Settings, nats_url: str) -> None:
@@ -49,26 +78,23 @@ async def serve(settings: Settings, nats_url: str) -> None:
     keyring = KeyRing(store)
     notary = Notary(store)
     app = create_app(store, runner, settings, keyring, notary)
+    instance = app.state.services.instance_id
+    presence = Presence(nc, instance)
+    await presence.start()
     await keyring.start()
     await runner.start()
     await notary.start()
     reaper = LeaseReaper(runner, app.state.services.bus)
     await reaper.start()
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        loop="none",
-        http="httptools",
-        access_log=False,
-        log_level="warning",
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
+    orphans = OrphanStreams(store, runner, instance)
+    await orphans.start()
+    server = http_server(app, settings)
     try:
         await server.serve()
     finally:
+        await orphans.stop()
         await reaper.stop()
+        await presence.stop()
         await keyring.stop()
         await notary.stop()
         await runner.stop()

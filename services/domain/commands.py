@@ -70,6 +70,7 @@ class OpenStream(msgspec.Struct, frozen=True, kw_only=True):
     session_id: str
     owner: str
     lease: Lease | None = None
+    api_instance: str = ""
 
 
 class Expire(msgspec.Struct, frozen=True, kw_only=True):

@@ -136,6 +136,7 @@ def decide(command: Command, board: BoardView, job: JobView | None = None) -> Bo
                 session_id=session.session_id,
                 owner=command.owner,
                 lease_expires_at=_renewed(session, command.lease),
+                api_instance=command.api_instance,
             )
         case Expire():
             current = board.session

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 
 import httpx
+import msgspec
 import pytest
-import uvicorn
 from litestar import Litestar
 
 from events.store import EventStore
@@ -15,6 +17,7 @@ from hwbridge.worker import BoardWorker
 from projections.keyring import KeyRing
 from projections.runner import ProjectionRunner
 from services.api.app import create_app
+from services.api.server import http_server
 from services.audit.notary import Notary
 from services.settings import Settings
 from tests.fakes import FakeDriver
@@ -69,24 +72,41 @@ class LiveApi:
         self.notary = notary
 
 
+ServeApi = Callable[[Settings], AbstractAsyncContextManager[LiveApi]]
+
+
 @pytest.fixture
-async def live_api(store: EventStore, keyring: KeyRing) -> AsyncIterator[LiveApi]:
-    runner = ProjectionRunner(store, range(10))
-    notary = Notary(store)
-    app = create_app(store, runner, Settings(rate_limit_per_s=0), keyring, notary)
-    await runner.start()
-    await notary.start()
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield LiveApi(f"http://127.0.0.1:{port}", runner, notary)
-    server.should_exit = True
-    await task
-    await notary.stop()
-    await runner.stop()
+def serve_api(store: EventStore, keyring: KeyRing) -> ServeApi:
+    """Serve the app with some settings over real HTTP: ``async with serve_api(s) as api``."""
+
+    @contextlib.asynccontextmanager
+    async def serve(settings: Settings) -> AsyncIterator[LiveApi]:
+        settings = msgspec.structs.replace(settings, host="127.0.0.1", port=0)
+        runner = ProjectionRunner(store, range(10))
+        notary = Notary(store)
+        app = create_app(store, runner, settings, keyring, notary)
+        await runner.start()
+        await notary.start()
+        server = http_server(app, settings, lifespan="off")
+        task = asyncio.create_task(server.serve())
+        while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        try:
+            yield LiveApi(f"http://127.0.0.1:{port}", runner, notary)
+        finally:
+            server.should_exit = True
+            await task
+            await notary.stop()
+            await runner.stop()
+
+    return serve
+
+
+@pytest.fixture
+async def live_api(serve_api: ServeApi) -> AsyncIterator[LiveApi]:
+    async with serve_api(Settings(rate_limit_per_s=0)) as api:
+        yield api
 
 
 @pytest.fixture

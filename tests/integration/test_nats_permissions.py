@@ -29,7 +29,14 @@ from events.provision import BUILD_BUCKET, provision
 from events.store import EventStore
 from events.subjects import AUDIT_STREAM, AUDIT_SUBJECT, BOARD_STREAM, LOG_STREAM
 from events.types import BoardReset, JobQueued, LogAppended
-from events.wire import OP_READ, STATUS_OK, Request, decode_response, encode_request
+from events.wire import (
+    OP_READ,
+    SESSION_HEADER,
+    STATUS_OK,
+    Request,
+    decode_response,
+    encode_request,
+)
 from hwbridge.cache import BuildCache
 from hwbridge.inventory import BoardConfig
 from hwbridge.main import register
@@ -164,12 +171,15 @@ async def test_api_appends_commands_reads_streams_stores_designs_and_keys(
 async def test_api_sends_wishbone_frames_to_the_board_owner(clients: dict[str, Client]) -> None:
     driver = FakeDriver(programmed_at_start=True)
     driver.memory[0] = 42
-    responder = WishboneResponder(clients[HW_B].nc, 7, driver)
+    session = uuid.uuid4()
+    responder = WishboneResponder(clients[HW_B].nc, 7, driver, lambda: session)
     await responder.start()
     await clients[HW_B].nc.flush()
     try:
         frame = encode_request(Request(op=OP_READ, fixed=False, count=1, address=0))
-        reply = await clients[API].nc.request("fpgawb.7", frame, timeout=5)
+        reply = await clients[API].nc.request(
+            "fpgawb.7", frame, timeout=5, headers={SESSION_HEADER: str(session)}
+        )
         assert decode_response(reply.data) == (STATUS_OK, 1, [42])
     finally:
         await responder.stop()
