@@ -77,9 +77,10 @@ async def test_an_expired_lease_resets_the_board_by_itself(
     runner: ProjectionRunner,
     start_worker: StartWorker,
 ) -> None:
-    driver = FakeDriver()
-    await start_worker(driver, fpga_id=FPGA)
+    # The reservation is history the worker replays when it starts: a worker already running
+    # would also act on the build these events record (and wait for its design).
     session = await _reserve_until(store, runner, datetime.now(UTC) + timedelta(seconds=0.5))
+    await start_worker(FakeDriver(programmed_at_start=True), fpga_id=FPGA)
     reaper = LeaseReaper(runner, CommandBus(store, runner), interval_s=0.1)
     await reaper.start()
     try:
