@@ -42,6 +42,10 @@ class JobQueued(Event, tag=True, frozen=True, kw_only=True):
     design_sha256: str
     design_size: int
     filename: str = "design.py"
+    language: str = "migen"
+    """The design's language (``events.designs.LANGUAGES``), told from the upload."""
+    top: str | None = None
+    """The top class or module the user named, if any (else the language's default)."""
 
 
 class BuildStarted(Event, tag=True, frozen=True, kw_only=True):

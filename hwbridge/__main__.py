@@ -26,7 +26,7 @@ from events.connection import (
     forget_credentials_env,
     hwbridge_user,
 )
-from hwbridge.buildrunner import BuildLimits
+from hwbridge.build.limits import BuildLimits
 from hwbridge.inventory import InventoryError, inventory_from_env
 from hwbridge.main import BridgeConfig, serve
 from hwbridge.sandbox import DEFAULT_USER, SandboxError, SandboxUser

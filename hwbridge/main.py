@@ -14,7 +14,7 @@ from events.provision import HWBRIDGE_STREAMS
 from events.store import EventStore
 from events.subjects import board_type_filter
 from events.types import BoardRegistered
-from hwbridge.buildrunner import BuildLimits
+from hwbridge.build.limits import BuildLimits
 from hwbridge.cache import BuildCache
 from hwbridge.drivers.base import BoardDriver
 from hwbridge.drivers.ecp5 import Ecp5Board

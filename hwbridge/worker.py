@@ -37,6 +37,7 @@ from events.types import (
     SessionOpened,
 )
 from hwbridge import worklist
+from hwbridge.build.design import Design
 from hwbridge.drivers.base import BoardDriver, BuildError, BuildOutput, DriverError
 from hwbridge.logsink import LogSink
 from hwbridge.streamserver import WishboneResponder
@@ -226,7 +227,8 @@ class BoardWorker:
             if attempt > 1:
                 await sink("build", f"resuming an interrupted build (attempt {attempt})")
             source = await self._store.get_design(item.design_sha256, wait_s=DESIGN_WAIT_S)
-            output = await self._driver.build(jid, source, sink)
+            design = Design(source, item.language, item.top)
+            output = await self._driver.build(jid, design, sink)
         except DesignMissing:
             reason = "the design's upload did not complete; submit it again"
             await sink("build", reason)

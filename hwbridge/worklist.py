@@ -51,6 +51,8 @@ class WorkItem(msgspec.Struct, frozen=True, kw_only=True):
     attempt: int = 0
     owner: str = ""
     design_sha256: str = ""
+    language: str = "migen"
+    top: str | None = None
     run: RunQueued | None = None
     built: BuildSucceeded | None = None
 
@@ -77,8 +79,11 @@ def apply(wl: Worklist, event: BoardEvent, seq: int) -> Worklist:
     """Fold one event of this board."""
     wl = replace(wl, last_seq=seq)
     match event:
-        case JobQueued(job_id=jid, owner=owner, design_sha256=sha):
-            return _add(wl, WorkItem(job_id=jid, kind="build", owner=owner, design_sha256=sha))
+        case JobQueued(job_id=jid, owner=owner, design_sha256=sha, language=lang, top=top):
+            build = WorkItem(
+                job_id=jid, kind="build", owner=owner, design_sha256=sha, language=lang, top=top
+            )
+            return _add(wl, build)
         case RunQueued(job_id=jid, owner=owner):
             return _add(wl, WorkItem(job_id=jid, kind="run", owner=owner, run=event))
         case (

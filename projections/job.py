@@ -47,8 +47,9 @@ def apply(job: JobView | None, event: BoardEvent) -> JobView | None:
     """Fold one event into the job it concerns."""
     at = event.occurred_at
     match event:
-        case JobQueued(job_id=jid, owner=owner):
-            return _new(jid, event.fpga_id, "build_and_program", owner, at)
+        case JobQueued(job_id=jid, owner=owner, language=language, top=top):
+            job = _new(jid, event.fpga_id, "build_and_program", owner, at)
+            return replace(job, language=language, top=top)
         case RunQueued(job_id=jid, owner=owner, session_id=sid):
             return replace(_new(jid, event.fpga_id, "run", owner, at), session_id=sid)
         case (
@@ -62,8 +63,8 @@ def apply(job: JobView | None, event: BoardEvent) -> JobView | None:
     match event:
         case BuildStarted():
             return _running(job, "building", at)
-        case BuildSucceeded(cache_hit=hit, utilisation=used, fmax_mhz=fmax):
-            built = replace(job, cache_hit=hit, utilisation=used, fmax_mhz=fmax)
+        case BuildSucceeded(cache_hit=hit, utilisation=used, fmax_mhz=fmax, window_size=size):
+            built = replace(job, cache_hit=hit, utilisation=used, fmax_mhz=fmax, window_size=size)
             return _running(built, "built", at)
         case ProgrammingStarted():
             return _running(job, "programming", at)

@@ -60,6 +60,9 @@ class JobView(msgspec.Struct, frozen=True, kw_only=True):
     cache_hit: bool | None = None
     utilisation: dict[str, int] | None = None
     fmax_mhz: float | None = None
+    language: str | None = None
+    top: str | None = None
+    window_size: int | None = None
 
 
 class LogView(msgspec.Struct, kw_only=True):

@@ -23,6 +23,7 @@ from events.types import (
     ProgrammingStarted,
     SessionOpened,
 )
+from hwbridge.build.design import Design
 from hwbridge.drivers.base import BuildError, BuildOutput, DriverError, LogFn
 from tests.keys import ALICE
 
@@ -62,9 +63,9 @@ class FakeDriver:
         """The names of the calls so far, in order (``["build", "program", ...]``)."""
         return [str(c[0]) for c in self.calls]
 
-    async def build(self, job_id: uuid.UUID, source: bytes, log: LogFn) -> BuildOutput:
+    async def build(self, job_id: uuid.UUID, design: Design, log: LogFn) -> BuildOutput:
         self.calls.append(("build", job_id))
-        self.sources.append(source)
+        self.sources.append(design.source)
         for line in self.build_lines:
             await log("build", line)
         if self.build_gate is not None:

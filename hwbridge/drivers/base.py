@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from hwbridge.build.design import Design
+
 LogFn = Callable[[str, str], Awaitable[None]]
 """``await log(stage, line)``: one line of build or programming output."""
 
@@ -21,6 +23,8 @@ class BuildError(DriverError):
 
 @dataclass(frozen=True)
 class BuildOutput:
+    """A built design: ``artifact`` names it in the board kind's artifact store (its key)."""
+
     artifact: str
     window_base: int
     window_size: int
@@ -32,8 +36,8 @@ class BuildOutput:
 class BoardDriver(Protocol):
     """A board: build a design for it, load it, talk Wishbone to it, and put it back."""
 
-    async def build(self, job_id: uuid.UUID, source: bytes, log: LogFn) -> BuildOutput:
-        """Build ``source`` into a loadable artifact. Raises ``BuildError``."""
+    async def build(self, job_id: uuid.UUID, design: Design, log: LogFn) -> BuildOutput:
+        """Build ``design`` into a loadable artifact. Raises ``BuildError``."""
         ...
 
     async def program(self, output: BuildOutput, log: LogFn) -> None:

@@ -6,8 +6,9 @@ that the base SoC answers over UARTBone, ``read``/``write`` go through the same 
 on the board's serial port, and ``reset`` loads the base SoC's own bitstream (the base SoC with a
 placeholder design), built once and cached like any other.
 
-Bitstreams are cached by :func:`hwbridge.cache.cache_key` in the shared ``fpga-builds`` bucket
-and kept locally under ``<data_dir>/builds/ecp5_evn/<key>``; a hit on either runs no toolchain.
+Bitstreams are kept by :func:`hwbridge.build.key.cache_key` in the board kind's artifact store
+(:mod:`hwbridge.build.artifacts`: ``<data_dir>/builds/ecp5_evn/<key>`` and the shared
+``fpga-builds`` bucket); a hit on either runs no toolchain.
 """
 
 from __future__ import annotations
@@ -22,12 +23,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hwbridge.cache import BuildCache, cache_key, toolchain_versions
+from events.designs import MIGEN
+from hwbridge.build.artifacts import ArtifactStore
+from hwbridge.build.design import Design
+from hwbridge.build.key import cache_key
+from hwbridge.cache import BuildCache
 from hwbridge.drivers.base import BoardDriver, BuildError, BuildOutput, DriverError, LogFn
 from hwbridge.drivers.bridgelink import open_checked, window_read, window_write
 from hwbridge.ecp5.artifact import BitstreamArtifact
 from hwbridge.ecp5.build import BuildLimits, DesignBuildError, build_bitstream
-from hwbridge.ecp5.constants import BASE_DESIGN, BASE_SOC_VERSION, BOARD_KIND
+from hwbridge.ecp5.constants import BASE_DESIGN, BOARD_KIND
 from hwbridge.ecp5.programmer import program_bitstream
 from hwbridge.inventory import BoardConfig
 from hwbridge.sandbox import Sandbox
@@ -40,16 +45,11 @@ PROGRAM_TIMEOUT_S = 60.0
 BITSTREAM_FILE = "design.bit"
 
 
-def _keep(built: BitstreamArtifact, package: Path, final: Path) -> BitstreamArtifact:
-    """Move a build's bitstream and description to ``final``; its netlists (~5 MB) go."""
+def _keep(built: BitstreamArtifact, package: Path) -> None:
+    """Put a build's bitstream and description into ``package``; its netlists (~5 MB) stay."""
     package.mkdir()
     shutil.copyfile(built.path, package / BITSTREAM_FILE)
-    artifact = dataclasses.replace(built, path=package / BITSTREAM_FILE)
-    artifact.save(package)
-    # Fails when the same design finished building for another board first: keep theirs.
-    with contextlib.suppress(OSError):
-        package.rename(final)
-    return artifact
+    dataclasses.replace(built, path=package / BITSTREAM_FILE).save(package)
 
 
 async def _quiet_log(stage: str, line: str) -> None:
@@ -91,10 +91,9 @@ class Ecp5Board:
             raise ValueError(f"board {config.fpga_id} is not an {BOARD_KIND} board with a port")
         self.fpga_id = config.fpga_id
         self.config = config
-        self._builds = data_dir / "builds" / BOARD_KIND
+        self._store = ArtifactStore(data_dir / "builds" / BOARD_KIND, cache, "bitstream")
         self._yowasp_cache = yowasp_cache or data_dir / "yowasp-cache"
         self._sandbox = sandbox or Sandbox(hidden=(data_dir,))
-        self._cache = cache
         self._limits = limits or BuildLimits()
         self._slots = build_slots
         self._tool = tool
@@ -105,60 +104,37 @@ class Ecp5Board:
         self._user_loaded = False
         self._base_lock = asyncio.Lock()
 
-    def cache_key(self, source: bytes) -> str:
-        """The build cache key of ``source`` on this board (the UART rate is in the gateware)."""
-        version = f"{BASE_SOC_VERSION}@{self.config.baudrate}"
-        return cache_key(source, BOARD_KIND, version, toolchain_versions(BOARD_KIND))
-
-    def _local(self, key: str) -> BitstreamArtifact | None:
-        with contextlib.suppress(FileNotFoundError, ValueError):
-            return BitstreamArtifact.load(self._builds / key)
-        return None
+    def cache_key(self, design: Design) -> str:
+        """The build cache key of ``design`` on this board (the UART rate is in the gateware)."""
+        return cache_key(design, BOARD_KIND, variant=f"baud {self.config.baudrate}")
 
     async def _fetch(self, key: str, log: LogFn) -> BitstreamArtifact | None:
         """The artifact from this host's disk or the shared cache; None if neither has it."""
-        artifact = self._local(key)
-        if artifact is not None:
-            await log("build", f"cache hit: bitstream {key[:12]} on this host")
-            return artifact
-        if self._cache is None:
-            return None
-        try:
-            found = await self._cache.get_dir(key, self._builds / key)
-        except Exception as exc:  # the cache is an optimisation: never fail a build on it
-            await log("build", f"build cache unavailable ({type(exc).__name__}: {exc})")
-            return None
-        artifact = self._local(key) if found else None
-        if artifact is not None:
-            await log(
-                "build", f"cache hit: bitstream {key[:12]} from the {self._cache.bucket} bucket"
-            )
-        return artifact
+        found = await self._store.fetch(key, log)
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            return BitstreamArtifact.load(found) if found is not None else None
+        return None
 
-    async def build(self, job_id: uuid.UUID, source: bytes, log: LogFn) -> BuildOutput:
-        """Build ``source`` into a bitstream, or take it from the cache. Raises BuildError."""
-        key = self.cache_key(source)
+    async def build(self, job_id: uuid.UUID, design: Design, log: LogFn) -> BuildOutput:
+        """Build ``design`` into a bitstream, or take it from the cache. Raises BuildError."""
+        key = self.cache_key(design)
         artifact = await self._fetch(key, log)
         if artifact is not None:
             return BuildOutput(
                 key, artifact.window_base, artifact.window_size, cache_hit=True,
                 utilisation=artifact.utilisation, fmax_mhz=artifact.fmax_mhz,
             )  # fmt: skip
-        self._builds.mkdir(parents=True, exist_ok=True)
-        # Unique per attempt: a build orphaned by a crashed worker may still be writing its own.
-        scratch = self._builds / f"tmp-{job_id.hex}-{uuid.uuid4().hex[:8]}"
+        scratch = self._store.scratch(job_id)
+        # Beside the build directory, not in it: the design's code could have put anything there.
         package = scratch.with_name(scratch.name + "-pkg")
         try:
             built = await build_bitstream(
-                source,
-                scratch,
-                log,
-                limits=self._limits,
-                cache_dir=self._yowasp_cache,
-                baudrate=self.config.baudrate,
+                design.source, scratch, log, limits=self._limits, cache_dir=self._yowasp_cache,
+                language=design.language, top=design.top, baudrate=self.config.baudrate,
                 sandbox=self._sandbox,
-            )
-            artifact = _keep(built, package, self._builds / key)
+            )  # fmt: skip
+            _keep(built, package)
+            artifact = BitstreamArtifact.load(self._store.keep(package, key))
         except DesignBuildError as exc:
             raise BuildError(exc.reason) from None
         finally:
@@ -170,13 +146,9 @@ class Ecp5Board:
             f"bitstream {artifact.size_bytes} bytes, system clock {artifact.fmax_mhz:.2f} MHz "
             f"(needs {artifact.target_mhz:.2f}), LUT4 {lut4}, FF {ff}",
         )
-        if self._cache is not None:
-            meta = {"board_kind": BOARD_KIND, "job_id": str(job_id), "lut4": str(lut4)}
-            meta |= {"ff": str(ff), "fmax_mhz": f"{artifact.fmax_mhz:.2f}"}
-            try:
-                await self._cache.put_dir(key, self._builds / key, meta)
-            except Exception as exc:  # the next build of this design rebuilds; no harm done
-                await log("build", f"could not store the bitstream in the build cache: {exc}")
+        meta = {"board_kind": BOARD_KIND, "job_id": str(job_id), "lut4": str(lut4)}
+        meta |= {"ff": str(ff), "fmax_mhz": f"{artifact.fmax_mhz:.2f}"}
+        await self._store.share(key, log, meta)
         return BuildOutput(
             key, artifact.window_base, artifact.window_size,
             utilisation=artifact.utilisation, fmax_mhz=artifact.fmax_mhz,
@@ -197,8 +169,8 @@ class Ecp5Board:
         # No build slot here: reset() runs while the worker may hold one (after a failed
         # programming step), and waiting for a second could deadlock a busy pool.
         async with self._base_lock:
-            output = await self.build(uuid.uuid4(), BASE_DESIGN, log)
-        artifact = self._local(output.artifact)
+            output = await self.build(uuid.uuid4(), Design(BASE_DESIGN, MIGEN), log)
+        artifact = await self._fetch(output.artifact, log)
         if artifact is None:
             raise DriverError("the base SoC's bitstream vanished right after its build")
         return artifact
@@ -222,7 +194,7 @@ class Ecp5Board:
     async def program(self, output: BuildOutput, log: LogFn) -> None:
         """Load a built design and check the board answers. Raises DriverError."""
         self._drop_link()
-        artifact = self._local(output.artifact) or await self._fetch(output.artifact, log)
+        artifact = await self._fetch(output.artifact, log)
         if artifact is None:
             raise DriverError("the built bitstream is neither on this host nor in the build cache")
         await self._load(artifact.path, log)

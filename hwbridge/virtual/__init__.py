@@ -1,6 +1,7 @@
-"""Virtual boards: LiteX SoCs with a user's design, compiled and run with Verilator.
+"""Virtual boards: the base SoC with a user's design, compiled and run with Verilator.
 
-The submodules split along process boundaries: :mod:`.soc` and :mod:`.elaborate` run inside the
-resource-limited build child (they import LiteX), while :mod:`.build` and :mod:`.simulator` run
-in the service and only spawn processes. Importing this package does not import LiteX.
+The build side lives in :mod:`hwbridge.build` (its back end :mod:`hwbridge.build.backends.virtual`
+runs in the sandboxed build child and imports LiteX); here are what the service itself runs:
+the built artifact (:mod:`.artifact`), the running simulator (:mod:`.simulator`) and the
+hardened serial-to-TCP sim module's source. Importing this package does not import LiteX.
 """

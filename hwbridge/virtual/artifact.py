@@ -1,10 +1,24 @@
-"""The result of a virtual-board build: where the compiled simulator is, where the window is."""
+"""The result of a virtual-board build: the compiled simulator, packed with only what it needs.
+
+A package holds ``obj_dir/Vsim``, the two sim modules it loads (``modules/*.so``), the template
+``sim_config.js``, the memory initialisation files (``*.init``) and ``artifact.json`` with the
+design's window: about a megabyte, where the build directory holds tens.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+ARTIFACT_FILE = "artifact.json"
+#: The directory a build packs its simulator into.
+PACKAGE = "package"
+#: The sim modules a board loads (``sim_config.js``).
+SIM_MODULES = ("clocker", "serial2tcp_nodelay")
+#: Files an artifact directory must hold for a simulator to start from it.
+REQUIRED_FILES = ("obj_dir/Vsim", *(f"modules/{m}.so" for m in SIM_MODULES), "sim_config.js")
 
 
 def write_new_file(path: Path, text: str) -> None:
@@ -16,11 +30,6 @@ def write_new_file(path: Path, text: str) -> None:
     path.unlink(missing_ok=True)
     with path.open("x") as f:
         f.write(text)
-
-
-ARTIFACT_FILE = "artifact.json"
-#: Files an artifact directory must hold for a simulator to start from it.
-REQUIRED_FILES = ("obj_dir/Vsim", "modules/serial2tcp_nodelay.so", "sim_config.js")
 
 
 @dataclass(frozen=True)
@@ -46,14 +55,21 @@ class SimArtifact:
         tmp.replace(self.path / ARTIFACT_FILE)
 
     @classmethod
+    def pack(cls, gateware: Path, dest: Path, window_base: int, window_size: int) -> SimArtifact:
+        """Copy what the simulator needs from a build's ``gateware`` directory into ``dest``."""
+        (dest / "obj_dir").mkdir(parents=True)
+        (dest / "modules").mkdir()
+        for name in REQUIRED_FILES:
+            shutil.copy2(gateware / name, dest / name)
+        for init in gateware.glob("*.init"):
+            shutil.copy2(init, dest / init.name)
+        artifact = cls(dest.resolve(), window_base, window_size)
+        artifact.save()
+        return artifact
+
+    @classmethod
     def load(cls, path: Path) -> SimArtifact:
         """Load a saved artifact and check that its files are all there.
-
-        Args:
-            path: The artifact directory.
-
-        Returns:
-            The artifact.
 
         Raises:
             FileNotFoundError: If ``artifact.json`` or a file the simulator needs is missing.

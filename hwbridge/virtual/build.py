@@ -1,44 +1,20 @@
-"""Parent side of a virtual-board build: elaborate and compile in the sandbox, stream the log.
-
-The child (:mod:`hwbridge.virtual.elaborate`) executes untrusted user code and the Verilator
-compile, so :func:`hwbridge.buildrunner.run_build_child` runs it in the sandbox (resource
-limits, an unprivileged user, no network, only its build directory writable, a clean
-environment) under a wall-clock timeout. This module never imports LiteX.
-"""
+"""A virtual board's build: the pipeline's result as a :class:`SimArtifact`. Never imports LiteX."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
-from hwbridge.buildfailure import build_failure
-from hwbridge.buildrunner import (
-    BuildLimits,
-    DesignBuildError,
-    LogFn,
-    LogPump,
-    build_environment,
-    close_build_dir,
-    open_build_dir,
-    run_build_child,
-)
-from hwbridge.sandbox import Sandbox, python_command
+from events.designs import MIGEN
+from hwbridge.build.design import Design
+from hwbridge.build.limits import BuildLimits, DesignBuildError
+from hwbridge.build.runner import build
+from hwbridge.drivers.base import LogFn
+from hwbridge.sandbox import Sandbox
 from hwbridge.virtual.artifact import SimArtifact
+from hwbridge.virtual.constants import BOARD_KIND
 
-__all__ = ["BuildLimits", "DesignBuildError", "LogFn", "SimArtifact", "build_sim"]
-
-
-def _artifact_from(result: dict[str, Any], out_dir: Path) -> SimArtifact:
-    artifact = SimArtifact(
-        path=Path(result["path"]).resolve(),
-        window_base=int(result["window_base"]),
-        window_size=int(result["window_size"]),
-    )
-    if not artifact.path.is_relative_to(out_dir):
-        raise DesignBuildError(f"build reported an artifact outside {out_dir}")
-    artifact.save()
-    return SimArtifact.load(artifact.path)
+__all__ = ["BuildLimits", "DesignBuildError", "SimArtifact", "build_sim"]
 
 
 async def build_sim(
@@ -46,48 +22,31 @@ async def build_sim(
     out_dir: Path,
     log: LogFn,
     *,
+    language: str = MIGEN,
+    top: str | None = None,
     limits: BuildLimits | None = None,
     sandbox: Sandbox | None = None,
+    tools_cache: Path | None = None,
 ) -> SimArtifact:
-    """Build a user's design into a virtual board.
-
-    Args:
-        source: Contents of the user's ``design.py``.
-        out_dir: Fresh directory for this build alone (created if missing).
-        log: Awaited with ``(stage, line)`` for every output line as it appears; stages are
-            ``elaborate``, ``verilator`` and ``build`` (messages of this function).
-        limits: Resource limits of the build; default: :class:`BuildLimits` defaults.
-        sandbox: The sandbox to build in; default: the default :class:`Sandbox`.
-
-    Returns:
-        The saved artifact.
+    """Build a design into a virtual board (see :func:`hwbridge.build.runner.build`).
 
     Raises:
         DesignBuildError: If the design or the build failed, or a limit was hit.
         ValueError: If ``out_dir`` already holds a build.
     """
-    limits = limits or BuildLimits()
-    sandbox = sandbox or Sandbox()
-    out_dir, design_py, tmp = open_build_dir(source, Path(out_dir), sandbox)
-    pump = LogPump(log, limits.max_log_lines)
+    design = Design(source, language, top)
+    result = await build(
+        design, BOARD_KIND, out_dir, log, limits=limits, sandbox=sandbox, tools_cache=tools_cache
+    )
+    return _artifact(result, out_dir)
+
+
+def _artifact(result: dict[str, Any], out_dir: Path) -> SimArtifact:
+    root = Path(out_dir).resolve()
     try:
-        async with asyncio.timeout(limits.timeout_s):
-            rc = await run_build_child(
-                sandbox,
-                python_command("hwbridge.virtual.elaborate", str(design_py), str(out_dir)),
-                out_dir=out_dir,
-                env=build_environment(tmp),
-                limits=limits.resources(),
-                pump=pump,
-            )
-    except TimeoutError:
-        reason = f"build timed out after {limits.timeout_s:g} s"
-        await log("build", reason)
-        raise DesignBuildError(reason, "timeout") from None
-    finally:
-        close_build_dir(sandbox, out_dir)
-    if rc != 0 or pump.result is None:
-        err = build_failure(rc, pump, limits)
-        await log("build", f"build failed: {err.reason}")
-        raise err
-    return _artifact_from(pump.result, out_dir)
+        artifact = SimArtifact.load(Path(result["path"]))
+    except (KeyError, TypeError, FileNotFoundError, ValueError) as exc:
+        raise DesignBuildError(f"the build reported an unusable simulator: {exc}") from None
+    if not artifact.path.is_relative_to(root):
+        raise DesignBuildError(f"the build reported a simulator outside {root}")
+    return artifact

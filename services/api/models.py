@@ -56,6 +56,9 @@ class JobResponse(msgspec.Struct):
     cache_hit: bool | None = None
     utilisation: dict[str, int] | None = None
     fmax_mhz: float | None = None
+    language: str | None = None
+    top: str | None = None
+    window_size: int | None = None
 
 
 class SubmitResponse(msgspec.Struct):

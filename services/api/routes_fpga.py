@@ -15,6 +15,7 @@ from litestar.params import Body, FromPath, JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 from nats.errors import Error as NatsError
 
+from events.designs import ACCEPTED, check_top, detect_language
 from events.errors import EventStoreError
 from events.types import JobFailed
 from projections.views import BoardView
@@ -78,7 +79,7 @@ class FpgaController(Controller):
         "/{fpga_id:int}/submit",
         status_code=HTTP_202_ACCEPTED,
         responses=errors(409, 413, 422, 503),
-        summary="Upload design.py and queue a build_and_program job",
+        summary="Upload a design (Migen, Amaranth, Verilog) and queue a build_and_program job",
     )
     async def submit(
         self,
@@ -90,11 +91,15 @@ class FpgaController(Controller):
         board = board_or_422(svc, fpga_id)
         upload = data.get("file")
         if not isinstance(upload, UploadFile):
-            raise InvalidRequest("multipart field 'file' (the design.py upload) is required.")
+            raise InvalidRequest("multipart field 'file' (the design upload) is required.")
+        top = _top_field(data.get("top"))
         if board.state != "idle":  # cheap early answer; the decider re-checks atomically
             raise FpgaNotIdle(f"FPGA {fpga_id} is {board.state}, not idle.")
         source = await upload.read()
         _check_design(source, svc.settings.max_upload_bytes)
+        language = detect_language(upload.filename, source)
+        if language is None:
+            raise InvalidRequest(f"the upload is not a design: send {ACCEPTED}.")
         owner = caller_of(request).owner
         # One submit per key at a time in this process, so the board count it is decided
         # with cannot be raced by the same key's other submits.
@@ -106,6 +111,8 @@ class FpgaController(Controller):
                 design_sha256=hashlib.sha256(source).hexdigest(),
                 design_size=len(source),
                 filename=_safe_name(upload.filename),
+                language=language,
+                top=top,
                 held=svc.boards_held(owner),
                 max_boards=svc.settings.max_boards_per_key,
             )
@@ -184,6 +191,18 @@ async def _store_design(svc: Services, cmd: commands.Submit, source: bytes) -> N
         ) from None
 
 
+def _top_field(value: object) -> str | None:
+    """The optional multipart field ``top``: the class or module to build as the design."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequest("multipart field 'top' must be text (a class or module name).")
+    try:
+        return check_top(value)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc)) from None
+
+
 def _check_design(source: bytes, limit: int) -> None:
     if not source.strip():
         raise InvalidRequest("the uploaded design is empty.")
@@ -193,7 +212,7 @@ def _check_design(source: bytes, limit: int) -> None:
         source.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidRequest(
-            f"the design must be UTF-8 Python source ({exc.reason} at byte {exc.start})."
+            f"the design must be UTF-8 text ({exc.reason} at byte {exc.start})."
         ) from None
 
 

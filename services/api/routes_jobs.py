@@ -33,6 +33,9 @@ def job_response(job: JobView) -> JobResponse:
         cache_hit=job.cache_hit,
         utilisation=job.utilisation,
         fmax_mhz=job.fmax_mhz,
+        language=job.language,
+        top=job.top,
+        window_size=job.window_size,
     )
 
 

@@ -15,6 +15,8 @@ class Submit(msgspec.Struct, frozen=True, kw_only=True):
     design_sha256: str
     design_size: int
     filename: str
+    language: str = "migen"
+    top: str | None = None
     held: int = 0
     """Boards the owner holds now (queued through reserved), counted at the edge."""
     max_boards: int = 0

@@ -76,6 +76,8 @@ def decide(command: Command, board: BoardView, job: JobView | None = None) -> Bo
                 design_sha256=command.design_sha256,
                 design_size=command.design_size,
                 filename=command.filename,
+                language=command.language,
+                top=command.top,
             )
         case Run():
             session = _owned_session(board, command.owner, command.session_id)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from events.designs import MIGEN
+from hwbridge.build.design import Design
 from hwbridge.drivers.ecp5 import Ecp5Board
 from hwbridge.inventory import load_inventory
 
@@ -47,7 +49,7 @@ async def test_echo_regs_on_a_real_board(board: Ecp5Board) -> None:
     await board.reset()
     assert not board.programmed()
 
-    source = (REPO / "examples" / "echo_regs.py").read_bytes()
+    source = Design((REPO / "examples" / "echo_regs.py").read_bytes(), MIGEN)
     output = await board.build(uuid.uuid4(), source, _log)
     await board.program(output, _log)
     assert board.programmed()

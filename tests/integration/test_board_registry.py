@@ -11,7 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from events.designs import MIGEN
 from events.store import EventStore
+from hwbridge.build.design import Design
 from hwbridge.cache import BuildCache
 from hwbridge.drivers.virtual import VirtualBoard
 from hwbridge.inventory import BoardConfig
@@ -72,12 +74,13 @@ async def test_compiled_simulator_travels_through_the_object_store(
     async def log(stage: str, line: str) -> None:
         lines.append(f"[{stage}] {line}")
 
-    first = await VirtualBoard(1, tmp_path / "host-a", cache=cache).build(uuid.uuid4(), source, log)
+    design = Design(source, MIGEN)
+    first = await VirtualBoard(1, tmp_path / "host-a", cache=cache).build(uuid.uuid4(), design, log)
     assert not first.cache_hit and any("[verilator]" in line for line in lines)
     lines.clear()
     # Another host with an empty build directory: the build comes from the bucket.
     other = VirtualBoard(7, tmp_path / "host-b", cache=cache)
-    second = await other.build(uuid.uuid4(), source, log)
+    second = await other.build(uuid.uuid4(), design, log)
     assert second.cache_hit and second.artifact == first.artifact
     assert not any("[verilator]" in line or "[elaborate]" in line for line in lines)
     assert any("cache hit" in line for line in lines)

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client as NATS
 
-from hwbridge.cache import BUILD_BUCKET, BuildCache, cache_key, pack_dir, unpack_dir
+from hwbridge.build.design import Design
+from hwbridge.build.key import cache_key
+from hwbridge.cache import BUILD_BUCKET, BuildCache, pack_dir, unpack_dir
 from services.natsserver import NatsServer
 
-KEY = cache_key(b"design", "virtual", "sim-1", {"verilator": "5.006"})
+KEY = cache_key(Design(b"design", "migen"), "virtual")
 
 
 async def test_miss_then_hit(nc: NATS) -> None:

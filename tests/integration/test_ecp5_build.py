@@ -20,8 +20,10 @@ import pytest
 import pytest_asyncio
 from nats.aio.client import Client as NATS
 
+import hwbridge.build.runner as build_runner
 import hwbridge.drivers.ecp5 as ecp5_driver
-import hwbridge.ecp5.build as ecp5_build
+from events.designs import MIGEN
+from hwbridge.build.design import Design
 from hwbridge.cache import BuildCache
 from hwbridge.drivers.base import BuildError, BuildOutput
 from hwbridge.drivers.ecp5 import Ecp5Board
@@ -105,7 +107,7 @@ async def echo(nats_client: NATS, tmp_path_factory: pytest.TempPathFactory) -> B
     cache = BuildCache(nats_client)
     board = Ecp5Board(CONFIG, data_dir, cache=cache, limits=LIMITS, yowasp_cache=YOWASP_CACHE)
     log = TimedLog()
-    output = await board.build(uuid.uuid4(), ECHO_REGS.read_bytes(), log)
+    output = await board.build(uuid.uuid4(), Design(ECHO_REGS.read_bytes(), MIGEN), log)
     finished = time.monotonic()
     artifact = BitstreamArtifact.load(data_dir / "builds" / "ecp5_evn" / output.artifact)
     return Built(data_dir, output, artifact, log, finished, cache)
@@ -157,10 +159,10 @@ async def test_second_build_is_a_cache_hit_without_the_toolchain(
         raise AssertionError("a cache hit must not start the toolchain")
 
     # Every way a build could start a process: the phase launcher and the build entry point.
-    monkeypatch.setattr(ecp5_build, "run_build_child", no_toolchain)
+    monkeypatch.setattr(build_runner, "run_build_child", no_toolchain)
     monkeypatch.setattr(ecp5_driver, "build_bitstream", no_toolchain)
     monkeypatch.setenv("PATH", str(tmp_path))  # and no wrapper or tool to find
-    source = ECHO_REGS.read_bytes()
+    source = Design(ECHO_REGS.read_bytes(), MIGEN)
 
     # Another host: nothing on its disk, the bitstream comes from the fpga-builds bucket.
     other = Ecp5Board(CONFIG, tmp_path / "host-b", cache=echo.cache, limits=LIMITS)
@@ -198,7 +200,7 @@ async def test_failing_design_is_a_build_error(tmp_path: Path) -> None:
     board = Ecp5Board(CONFIG, tmp_path, limits=LIMITS, yowasp_cache=YOWASP_CACHE)
     log = TimedLog()
     with pytest.raises(BuildError, match=r"design\.py raised RuntimeError: boom"):
-        await board.build(uuid.uuid4(), b"raise RuntimeError('boom')\n", log)
+        await board.build(uuid.uuid4(), Design(b"raise RuntimeError('boom')\n", MIGEN), log)
     assert log.stages() == ["elaborate", "build"]
     assert not list((tmp_path / "builds" / "ecp5_evn").iterdir())  # no scratch left behind
 

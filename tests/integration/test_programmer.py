@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from events.designs import MIGEN
+from hwbridge.build.design import Design
 from hwbridge.drivers.base import BuildOutput, DriverError
 from hwbridge.drivers.ecp5 import BITSTREAM_FILE, Ecp5Board
 from hwbridge.ecp5.artifact import BitstreamArtifact
@@ -174,7 +176,7 @@ def _board(tmp_path: Path, far: FarSide, tool: Path) -> Ecp5Board:
 
 def _place_bitstream(board: Ecp5Board, tmp_path: Path, source: bytes) -> BuildOutput:
     """Put a 'built' bitstream where the driver keeps its builds (no toolchain here)."""
-    key = board.cache_key(source)
+    key = board.cache_key(Design(source, MIGEN))
     directory = tmp_path / "data" / "builds" / "ecp5_evn" / key
     directory.mkdir(parents=True)
     (directory / BITSTREAM_FILE).write_bytes(b"\xff\x00bitstream")

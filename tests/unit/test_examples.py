@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from migen.sim import run_simulation
 
-from hwbridge.virtual.soc import USER_WINDOW_BASE, check_design
+from hwbridge.build.contract import USER_WINDOW_BASE
+from hwbridge.build.frontends.migen import check_design
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # The slave sees full system word addresses; drive it the way the SoC does.

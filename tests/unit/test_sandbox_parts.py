@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from hwbridge.buildfailure import build_failure, sandbox_hint
-from hwbridge.buildrunner import BuildLimits, LogPump
+from hwbridge.build.failure import build_failure, sandbox_hint
+from hwbridge.build.limits import BuildLimits
+from hwbridge.build.logpump import LogPump
 from hwbridge.sandbox import platform
 from hwbridge.sandbox.identity import NOBODY_ID, SandboxError, SandboxUser
 from hwbridge.sandbox.limits import CPU_GRACE_S, ResourceLimits

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import signal
 
-from hwbridge.buildrunner import BuildLimits, DesignBuildError, LogPump
+from hwbridge.build.limits import BuildLimits, DesignBuildError
+from hwbridge.build.logpump import LogPump
+from hwbridge.build.protocol import KINDS
 from hwbridge.sandbox.enter import EXIT_SETUP
-from hwbridge.virtual.elaborate import EXIT_COMPILE, EXIT_DESIGN, EXIT_ELABORATE
 
-#: Failure kinds of the child's exit codes shared by both board kinds.
-KINDS = {EXIT_DESIGN: "design", EXIT_ELABORATE: "elaborate", EXIT_COMPILE: "compile"}
 _MAX_REASON = 400
 
 
