@@ -140,7 +140,8 @@ async def test_window_utilisation_and_fmax(echo: Built) -> None:
 
 
 async def test_log_streams_each_stage_as_it_runs(echo: Built) -> None:
-    assert echo.log.stages() == ["elaborate", "yosys", "nextpnr", "ecppack", "build"]
+    assert echo.log.stages() == ["build", "elaborate", "yosys", "nextpnr", "ecppack"]
+    assert echo.log.lines[0][1:] == ("build", f"design: Migen, {ECHO_REGS.stat().st_size} bytes")
     by_stage = {
         stage: [line for _, s, line in echo.log.lines if s == stage] for stage in echo.log.stages()
     }
@@ -201,7 +202,7 @@ async def test_failing_design_is_a_build_error(tmp_path: Path) -> None:
     log = TimedLog()
     with pytest.raises(BuildError, match=r"design\.py raised RuntimeError: boom"):
         await board.build(uuid.uuid4(), Design(b"raise RuntimeError('boom')\n", MIGEN), log)
-    assert log.stages() == ["elaborate", "build"]
+    assert log.stages() == ["build", "elaborate"]
     assert not list((tmp_path / "builds" / "ecp5_evn").iterdir())  # no scratch left behind
 
 
@@ -240,13 +241,20 @@ async def test_timeout_kills_every_tool(tmp_path: Path) -> None:
     assert _processes_in(out.resolve()) == []
 
 
-@pytest.mark.parametrize("name", ["counter.py", "mac.py"])
-async def test_every_other_example_builds_to_a_bitstream(tmp_path: Path, name: str) -> None:
-    """echo_regs.py is built by the shared fixture; these are the rest of examples/."""
+@pytest.mark.parametrize(
+    ("name", "language"),
+    [("counter.py", "migen"), ("mac.py", "migen"), ("scratchpad.py", "amaranth"),
+     ("crc32.v", "verilog")],
+)  # fmt: skip
+async def test_every_other_example_builds_to_a_bitstream(
+    tmp_path: Path, name: str, language: str
+) -> None:
+    """echo_regs.py is built by the shared fixture; these are the rest of examples/, in every
+    language."""
     log = TimedLog()
     source = (REPO / "examples" / name).read_bytes()
     art = await build_bitstream(source, tmp_path / "build", log, limits=LIMITS,
-                                cache_dir=YOWASP_CACHE)  # fmt: skip
+                                cache_dir=YOWASP_CACHE, language=language)  # fmt: skip
     assert art.path.read_bytes()[:2] == b"\xff\x00" and art.size_bytes > 100_000
     assert art.fmax_mhz >= art.target_mhz
     assert art.utilisation["LUT4"] > 0
