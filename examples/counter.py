@@ -15,8 +15,10 @@ Offset  R/W   Meaning
 0x10    RW    STATUS: bit 0 MATCH, set when COUNT equals COMPARE, sticky; write 1 to clear.
 ======  ====  ===============================================================================
 
-The simulated clock runs at 1 MHz nominal, so COUNT advances by STEP every simulated
-microsecond. Only the low three bits of the word address are decoded; other offsets read 0.
+On a virtual board the clock runs at 100 kHz of real time while nothing crosses the bus, so
+COUNT advances by STEP every 10 us (100,000 STEPs a second; faster for a moment while a
+transaction is in flight). Only the low three bits of the word address are decoded; other
+offsets read 0.
 """
 
 from litex.soc.interconnect import wishbone

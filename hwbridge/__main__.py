@@ -6,7 +6,8 @@ Configured by the environment: ``NATS_URL`` (required), ``FPGA_CLOUD_NATS_USER``
 ``FPGA_CLOUD_HWBRIDGE_HOST`` (which inventory host this is; default ``local``),
 ``FPGA_CLOUD_LEASE_SECONDS``, ``FPGA_CLOUD_BUILD_TIMEOUT_S``, ``FPGA_CLOUD_BUILD_MEMORY_MB``,
 ``FPGA_CLOUD_BUILD_CPU_S``, ``FPGA_CLOUD_BUILD_FILE_MB``, ``FPGA_CLOUD_BUILD_PROCESSES``,
-``FPGA_CLOUD_SANDBOX_USER``, ``FPGA_CLOUD_BUILD_SLOTS``, ``FPGA_CLOUD_STREAM_REPLICAS``.
+``FPGA_CLOUD_SANDBOX_USER``, ``FPGA_CLOUD_BUILD_SLOTS``, ``FPGA_CLOUD_STREAM_REPLICAS``,
+``FPGA_CLOUD_KIT_DIR``.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def config_from_env(boards: str | None, data_dir: str | None) -> BridgeConfig:
         build_slots=int(e.get("FPGA_CLOUD_BUILD_SLOTS", "0")) or os.cpu_count() or 1,
         build_limits=limits,
         sandbox_user=sandbox_user,
+        kit_dir=Path(e["FPGA_CLOUD_KIT_DIR"]).resolve() if e.get("FPGA_CLOUD_KIT_DIR") else None,
     )
 
 

@@ -14,6 +14,7 @@ from events.provision import HWBRIDGE_STREAMS
 from events.store import EventStore
 from events.subjects import board_type_filter
 from events.types import BoardRegistered
+from hwbridge.build.kits import KitStore
 from hwbridge.build.limits import BuildLimits
 from hwbridge.cache import BuildCache
 from hwbridge.drivers.base import BoardDriver
@@ -21,6 +22,7 @@ from hwbridge.drivers.ecp5 import Ecp5Board
 from hwbridge.drivers.virtual import VirtualBoard
 from hwbridge.inventory import BoardConfig, Inventory, default_inventory
 from hwbridge.sandbox import DEFAULT_USER, Namespaces, Sandbox, harden_data_dir
+from hwbridge.virtual.constants import BOARD_KIND as VIRTUAL
 from hwbridge.worker import BoardWorker
 
 log = logging.getLogger(__name__)
@@ -44,10 +46,16 @@ class BridgeConfig:
     build_limits: BuildLimits = field(default_factory=BuildLimits)
     #: Who builds and simulations run as when the service runs as root.
     sandbox_user: str = DEFAULT_USER
+    #: Where this host keeps its kits (default ``<data_dir>/builds/kits``).
+    kit_dir: Path | None = None
 
     def sandbox(self) -> Sandbox:
         """The sandbox of every build and simulation: the data directory hidden from them."""
         return Sandbox(user=self.sandbox_user, hidden=(self.data_dir,))
+
+    def kits(self) -> KitStore:
+        """The host's kits, built in the builds' sandbox."""
+        return KitStore(self.kit_dir or self.data_dir / "builds" / "kits", self.sandbox())
 
     def boards(self) -> list[BoardConfig]:
         """This host's boards, limited to ``fpga_ids``."""
@@ -78,28 +86,37 @@ async def register(store: EventStore, board: BoardConfig) -> None:
 
 
 def make_driver(
-    board: BoardConfig, config: BridgeConfig, cache: BuildCache, slots: asyncio.Semaphore
+    board: BoardConfig,
+    config: BridgeConfig,
+    cache: BuildCache,
+    slots: asyncio.Semaphore,
+    kits: KitStore,
 ) -> BoardDriver:
     sandbox = config.sandbox()
     if board.driver == "ecp5_evn":
         return Ecp5Board(board, config.data_dir, cache=cache, limits=config.build_limits,
                          build_slots=slots, sandbox=sandbox)  # fmt: skip
     return VirtualBoard(board.fpga_id, config.data_dir, config.build_limits, cache=cache,
-                        sandbox=sandbox)  # fmt: skip
+                        sandbox=sandbox, kits=kits)  # fmt: skip
 
 
 async def start_workers(store: EventStore, config: BridgeConfig) -> list[BoardWorker]:
     """Register the boards, then create and start one worker each (each replays its history)."""
     slots = asyncio.Semaphore(max(1, config.build_slots))
     cache = BuildCache(store.nc, replicas=config.stream_replicas)
+    kits = config.kits()
     boards = config.boards()
     for board in boards:
         await register(store, board)
+    if any(b.driver == VIRTUAL for b in boards) and not kits.ready(VIRTUAL):
+        # Build the simulator kit before the first user waits on it.
+        _background.add(task := asyncio.create_task(_prepare_kit(kits)))
+        task.add_done_callback(_background.discard)
     workers = [
         BoardWorker(
             store,
             board.fpga_id,
-            make_driver(board, config, cache, slots),
+            make_driver(board, config, cache, slots, kits),
             build_slots=slots,
             lease_seconds=config.lease_seconds,
         )
@@ -113,6 +130,16 @@ async def start_workers(store: EventStore, config: BridgeConfig) -> list[BoardWo
             _background.add(task := asyncio.create_task(_prepare(driver)))
             task.add_done_callback(_background.discard)
     return workers
+
+
+async def _prepare_kit(kits: KitStore) -> None:
+    async def announce(stage: str, line: str) -> None:
+        log.info("%s", line)
+
+    try:
+        await kits.ensure(VIRTUAL, announce)
+    except Exception:
+        log.exception("building the simulator kit failed; the first build tries again")
 
 
 async def _prepare(board: Ecp5Board) -> None:

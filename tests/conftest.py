@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -9,7 +10,15 @@ import pytest
 from nats.aio.client import Client as NATS
 
 from events.store import EventStore
+from hwbridge.build.kits import KitStore
+from hwbridge.sandbox import Sandbox
 from services.natsserver import NatsServer
+
+#: The virtual boards' kit for tests that build simulators, in the repository's ``var/kits``
+#: (like the tool cache in ``var/yowasp-cache``); the end-to-end systems share it too
+#: (``FPGA_CLOUD_KIT_DIR``). A kit is the same for every design: building it once per run
+#: instead of once per test module or system saves minutes.
+KIT_DIR = Path(__file__).resolve().parents[1] / "var" / "kits"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -19,6 +28,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="board inventory (TOML) naming a real ecp5_evn board; enables tests marked hardware",
     )
+
+
+async def _quiet(stage: str, line: str) -> None:
+    return None
+
+
+@pytest.fixture(scope="session")
+def sim_kit() -> Path:
+    """The virtual boards' kit (built once per run)."""
+    return asyncio.run(KitStore(KIT_DIR, Sandbox()).ensure("virtual", _quiet))
 
 
 @pytest.fixture

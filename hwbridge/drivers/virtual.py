@@ -15,6 +15,7 @@ from pathlib import Path
 from hwbridge.build.artifacts import ArtifactStore
 from hwbridge.build.design import Design
 from hwbridge.build.key import cache_key
+from hwbridge.build.kits import KitStore
 from hwbridge.build.limits import BuildLimits, DesignBuildError
 from hwbridge.cache import BuildCache
 from hwbridge.drivers.base import BuildError, BuildOutput, DriverError, LogFn
@@ -40,6 +41,7 @@ class VirtualBoard:
         sandbox: Sandbox of builds and the simulator; default: one that hides ``data_dir``.
         tools_cache: Cache of the WebAssembly tools' compiled code (Amaranth designs run
             Yosys); default ``<data_dir>/yowasp-cache``.
+        kits: The host's kits; default: kits under ``<data_dir>/builds/kits``.
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class VirtualBoard:
         cache: BuildCache | None = None,
         sandbox: Sandbox | None = None,
         tools_cache: Path | None = None,
+        kits: KitStore | None = None,
     ) -> None:
         self.fpga_id = fpga_id
         # Builds and simulations never see the data directory beyond their own directories.
@@ -57,6 +60,7 @@ class VirtualBoard:
         self._store = ArtifactStore(data_dir / "builds" / BOARD_KIND, cache, "compiled simulator")
         self._run_dir = data_dir / "boards" / str(fpga_id)
         self._tools_cache = tools_cache or data_dir / "yowasp-cache"
+        self._kits = kits or KitStore(data_dir / "builds" / "kits", self._sandbox)
         self._limits = limits or BuildLimits()
         self._sim: Simulation | None = None
         self._link: UARTBoneClient | None = None
@@ -70,9 +74,11 @@ class VirtualBoard:
             return BuildOutput(key, cached.window_base, cached.window_size, cache_hit=True)
         scratch = self._store.scratch(job_id)
         try:
+            kit = await self._kits.ensure(BOARD_KIND, log)
             built = await build_sim(
                 design.source, scratch, log, language=design.language, top=design.top,
                 limits=self._limits, sandbox=self._sandbox, tools_cache=self._tools_cache,
+                kit=kit,
             )  # fmt: skip
             self._store.keep(scratch / PACKAGE, key)
         except DesignBuildError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,13 +56,35 @@ class SimArtifact:
         tmp.replace(self.path / ARTIFACT_FILE)
 
     @classmethod
-    def pack(cls, gateware: Path, dest: Path, window_base: int, window_size: int) -> SimArtifact:
-        """Copy what the simulator needs from a build's ``gateware`` directory into ``dest``."""
+    def pack(
+        cls,
+        dest: Path,
+        *,
+        vsim: Path,
+        modules: Path,
+        sim_config: Path,
+        inits: Iterable[Path],
+        window_base: int,
+        window_size: int,
+    ) -> SimArtifact:
+        """Copy what the simulator needs into ``dest`` (created) and describe it there.
+
+        Args:
+            dest: The package directory.
+            vsim: The compiled simulator.
+            modules: Directory with the sim modules (``<name>.so``).
+            sim_config: The template ``sim_config.js``.
+            inits: Memory initialisation files the simulator reads from its directory.
+            window_base: Byte address of the user's window.
+            window_size: Its size.
+        """
         (dest / "obj_dir").mkdir(parents=True)
         (dest / "modules").mkdir()
-        for name in REQUIRED_FILES:
-            shutil.copy2(gateware / name, dest / name)
-        for init in gateware.glob("*.init"):
+        shutil.copy2(vsim, dest / "obj_dir" / "Vsim")
+        for name in SIM_MODULES:
+            shutil.copy2(modules / f"{name}.so", dest / "modules" / f"{name}.so")
+        shutil.copy2(sim_config, dest / "sim_config.js")
+        for init in inits:
             shutil.copy2(init, dest / init.name)
         artifact = cls(dest.resolve(), window_base, window_size)
         artifact.save()

@@ -27,8 +27,10 @@ async def build_sim(
     limits: BuildLimits | None = None,
     sandbox: Sandbox | None = None,
     tools_cache: Path | None = None,
+    kit: Path,
 ) -> SimArtifact:
-    """Build a design into a virtual board (see :func:`hwbridge.build.runner.build`).
+    """Build a design into a virtual board (see :func:`hwbridge.build.runner.build`); ``kit``
+    is the virtual boards' kit (:meth:`hwbridge.build.kits.KitStore.ensure`).
 
     Raises:
         DesignBuildError: If the design or the build failed, or a limit was hit.
@@ -36,8 +38,9 @@ async def build_sim(
     """
     design = Design(source, language, top)
     result = await build(
-        design, BOARD_KIND, out_dir, log, limits=limits, sandbox=sandbox, tools_cache=tools_cache
-    )
+        design, BOARD_KIND, out_dir, log, limits=limits, sandbox=sandbox,
+        tools_cache=tools_cache, kit=kit,
+    )  # fmt: skip
     return _artifact(result, out_dir)
 
 

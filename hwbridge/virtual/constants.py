@@ -9,7 +9,12 @@ from __future__ import annotations
 BOARD_KIND = "virtual"
 #: Bump when the base SoC or the simulator build changes, so cached builds are not reused.
 BASE_SOC_VERSION = "sim-2"
-#: Nominal simulated clock. UARTBone's frame timeout (100 ms simulated) and the bus timeout are
-#: counted in cycles of this clock; at several M simulated cycles/s, 1 MHz keeps both short in
-#: real time while a reply byte still only costs ~0.1 us of real time.
-SYS_CLK_FREQ = 1_000_000
+#: The virtual board's system clock, in cycles per second of real time: a reserved board's
+#: simulation is held to this pace while nothing crosses its bus (so an idle board costs a few
+#: percent of a core: the simulator manages several M cycles/s), and runs as fast as it can
+#: while a transaction is in flight. UARTBone's frame timeout (100 ms) and the bus timeout
+#: (10,000 cycles) are counted in cycles of this clock.
+SYS_CLK_FREQ = 100_000
+#: Cycles after the last byte crossed the board's UART during which its simulation keeps
+#: running flat out: a transaction's reply comes a few dozen cycles after its request.
+BUSY_CYCLES = 256

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from hwbridge.sandbox import ResourceLimits, Sandbox, SandboxError, clean_environment
 from hwbridge.virtual.artifact import SimArtifact
+from hwbridge.virtual.constants import BUSY_CYCLES, SYS_CLK_FREQ
 
 SIM_MODULE = "serial2tcp_nodelay"
 LOG_FILE = "sim.log"
@@ -70,13 +71,15 @@ def _reap_group(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=1)
 
 
-def prepare_run_dir(artifact: SimArtifact, run_dir: Path, port: int) -> None:
+def prepare_run_dir(artifact: SimArtifact, run_dir: Path, port: int, pace_hz: int = 0) -> None:
     """Populate an instance's working directory.
 
     Args:
         artifact: The compiled board.
         run_dir: The instance's directory (created if missing).
         port: TCP port written into this instance's ``sim_config.js``.
+        pace_hz: Clock cycles per second of real time the simulation is held to while its
+            UART is idle (0: as fast as it can, always).
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     run_dir.chmod(0o755)  # the sandboxed simulator enters it, and writes only its trace there
@@ -91,7 +94,8 @@ def prepare_run_dir(artifact: SimArtifact, run_dir: Path, port: int) -> None:
     if not modules:
         raise SimulationError(f"{artifact.path}/sim_config.js has no {SIM_MODULE} module")
     for module in modules:
-        module.setdefault("args", {})["port"] = port
+        args = module.setdefault("args", {})
+        args.update(port=port, pace_hz=pace_hz, busy_cycles=BUSY_CYCLES)
     tmp = run_dir / "sim_config.js.tmp"
     tmp.write_text(json.dumps(config, indent=2))
     tmp.replace(run_dir / "sim_config.js")
@@ -122,6 +126,7 @@ class Simulation:
         port: int | None = None,
         sandbox: Sandbox | None = None,
         limits: ResourceLimits = SIM_LIMITS,
+        pace_hz: int = SYS_CLK_FREQ,
     ) -> Simulation:
         """Launch a simulator and wait until its TCP port accepts connections.
 
@@ -131,6 +136,7 @@ class Simulation:
             port: Fixed port, or None to pick a free one (retried if it is taken meanwhile).
             sandbox: The sandbox to run it in; default: the default :class:`Sandbox`.
             limits: Its resource limits.
+            pace_hz: Its pace while idle (see :func:`prepare_run_dir`); 0 runs it flat out.
 
         Returns:
             The running simulation.
@@ -142,7 +148,7 @@ class Simulation:
         attempts = 1 if port is not None else _PORT_ATTEMPTS
         for attempt in range(attempts):
             chosen = port if port is not None else _free_port()
-            prepare_run_dir(artifact, run_dir, chosen)
+            prepare_run_dir(artifact, run_dir, chosen, pace_hz)
             log_offset = _log_size(run_dir)
             proc = _launch(artifact, run_dir, sandbox or Sandbox(), limits)
             try:

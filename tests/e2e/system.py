@@ -15,6 +15,7 @@ import httpx
 
 from events.connection import ADMIN_USER, NatsCredentials
 from services.natsaccess import stored_credentials
+from tests.conftest import KIT_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -62,6 +63,8 @@ class System:
             "FPGA_CLOUD_DATA_DIR": str(self.data_dir),
             "FPGA_CLOUD_PORT": str(self.api_port),
             "FPGA_CLOUD_NATS_PORT": str(self.nats_port),
+            # Every system of a test run shares the one simulator kit (tests/conftest.py).
+            "FPGA_CLOUD_KIT_DIR": str(KIT_DIR),
             **self.extra_env,
         }
         log = self.log_path.open("ab")

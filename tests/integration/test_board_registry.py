@@ -14,11 +14,14 @@ import pytest
 from events.designs import MIGEN
 from events.store import EventStore
 from hwbridge.build.design import Design
+from hwbridge.build.kits import KitStore
 from hwbridge.cache import BuildCache
 from hwbridge.drivers.virtual import VirtualBoard
 from hwbridge.inventory import BoardConfig
 from hwbridge.main import register
+from hwbridge.sandbox import Sandbox
 from projections.runner import ProjectionRunner
+from tests.conftest import KIT_DIR
 from tests.e2e.system import REPO
 
 
@@ -75,11 +78,14 @@ async def test_compiled_simulator_travels_through_the_object_store(
         lines.append(f"[{stage}] {line}")
 
     design = Design(source, MIGEN)
-    first = await VirtualBoard(1, tmp_path / "host-a", cache=cache).build(uuid.uuid4(), design, log)
+    kits = KitStore(KIT_DIR, Sandbox())
+    first = await VirtualBoard(1, tmp_path / "host-a", cache=cache, kits=kits).build(
+        uuid.uuid4(), design, log
+    )
     assert not first.cache_hit and any("[verilator]" in line for line in lines)
     lines.clear()
     # Another host with an empty build directory: the build comes from the bucket.
-    other = VirtualBoard(7, tmp_path / "host-b", cache=cache)
+    other = VirtualBoard(7, tmp_path / "host-b", cache=cache, kits=kits)
     second = await other.build(uuid.uuid4(), design, log)
     assert second.cache_hit and second.artifact == first.artifact
     assert not any("[verilator]" in line or "[elaborate]" in line for line in lines)

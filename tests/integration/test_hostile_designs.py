@@ -24,6 +24,16 @@ from hwbridge.virtual.build import BuildLimits, DesignBuildError, build_sim
 from hwbridge.virtual.simulator import Simulation
 from tests.buildlog import Log
 
+#: The virtual boards' kit (the session's ``sim_kit``), for the module's helpers.
+KIT = Path()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _kit(sim_kit: Path) -> None:
+    global KIT
+    KIT = sim_kit
+
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 LIMITS = BuildLimits(timeout_s=60, memory_bytes=1024**3, cpu_seconds=4,
                      max_file_bytes=16 * 1024**2, max_processes=48)  # fmt: skip
@@ -78,7 +88,9 @@ async def hostile(
     log, out_dir = Log(), service.out_dir()
     started = time.monotonic()
     with pytest.raises(DesignBuildError) as caught:
-        await build_sim(source.encode(), out_dir, log, limits=limits, sandbox=service.sandbox)
+        await build_sim(
+            source.encode(), out_dir, log, limits=limits, sandbox=service.sandbox, kit=KIT
+        )
     print(f"\n[measure] {caught.value.reason!r} after {time.monotonic() - started:.1f} s")
     assert service.secret not in log.text() and service.secret not in caught.value.reason
     assert ("build", f"build failed: {caught.value.reason}") in log.lines or (

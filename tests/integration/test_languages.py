@@ -22,6 +22,16 @@ from hwbridge.virtual.build import DesignBuildError, SimArtifact, build_sim
 from hwbridge.virtual.simulator import Simulation
 from tests.buildlog import Log
 
+#: The virtual boards' kit (the session's ``sim_kit``), for the module's helpers.
+KIT = Path()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _kit(sim_kit: Path) -> None:
+    global KIT
+    KIT = sim_kit
+
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,13 +45,17 @@ ECHOES = {
 
 
 def build(source: bytes, out: Path, language: str, top: str | None = None) -> SimArtifact:
-    return asyncio.run(build_sim(source, out, Log(), language=language, top=top, tools_cache=TOOLS))
+    return asyncio.run(
+        build_sim(source, out, Log(), language=language, top=top, tools_cache=TOOLS, kit=KIT)
+    )
 
 
 def failure(source: bytes, out: Path, language: str, top: str | None = None) -> DesignBuildError:
     log = Log()
     with pytest.raises(DesignBuildError) as caught:
-        asyncio.run(build_sim(source, out, log, language=language, top=top, tools_cache=TOOLS))
+        asyncio.run(
+            build_sim(source, out, log, language=language, top=top, tools_cache=TOOLS, kit=KIT)
+        )
     assert ("build", f"build failed: {caught.value.reason}") in log.lines
     return caught.value
 

@@ -24,6 +24,16 @@ from tests.buildlog import Log
 
 pytestmark = pytest.mark.slow
 
+#: The virtual boards' kit (the session's ``sim_kit``), for the module's helpers.
+KIT = Path()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _kit(sim_kit: Path) -> None:
+    global KIT
+    KIT = sim_kit
+
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 WINDOW = 0x4000_0000
 SCRATCH = 0x4
@@ -62,7 +72,9 @@ def write(ser: serial.SerialBase, byte_addr: int, words: list[int]) -> None:
 def _build(example: str, out_dir: Path) -> tuple[SimArtifact, Log]:
     log = Log()
     start = time.monotonic()
-    artifact = asyncio.run(build_sim((EXAMPLES / f"{example}.py").read_bytes(), out_dir, log))
+    artifact = asyncio.run(
+        build_sim((EXAMPLES / f"{example}.py").read_bytes(), out_dir, log, kit=KIT)
+    )
     print(f"\n[measure] build {example}: {time.monotonic() - start:.1f} s wall")
     return artifact, log
 
@@ -266,7 +278,9 @@ async def _fail(
 ) -> tuple[DesignBuildError, Log]:
     log = Log()
     with pytest.raises(DesignBuildError) as info:
-        await build_sim(source.encode(), tmp_path / "out", log, limits=limits or BuildLimits())
+        await build_sim(
+            source.encode(), tmp_path / "out", log, limits=limits or BuildLimits(), kit=KIT
+        )
     return info.value, log
 
 
@@ -303,6 +317,8 @@ async def test_design_without_bus(tmp_path: Path) -> None:
 _BAD_RTL = """
 from litex.soc.interconnect import wishbone
 from migen import Instance, Module, Signal
+
+
 
 class Design(Module):
     def __init__(self):
@@ -341,5 +357,5 @@ async def test_out_dir_is_single_use(tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "design.py").write_text("")
     with pytest.raises(ValueError, match="already holds a build"):
-        await build_sim(b"", tmp_path / "out", Log())
+        await build_sim(b"", tmp_path / "out", Log(), kit=KIT)
     assert os.listdir(tmp_path / "out") == ["design.py"]

@@ -282,11 +282,15 @@ def test_the_netlist_round_trips_and_stays_in_its_directory(tmp_path: Path) -> N
 
 
 def test_artifact_pack_keeps_only_what_the_simulator_needs(tmp_path: Path) -> None:
-    gateware = tmp_path / "gateware"
-    for name in (*REQUIRED_FILES, "mem.init", "obj_dir/Vsim__ALL.o", "sim.v", "modules/x.so"):
-        (gateware / name).parent.mkdir(parents=True, exist_ok=True)
-        (gateware / name).write_text(name)
-    artifact = SimArtifact.pack(gateware, tmp_path / "package", USER_WINDOW_BASE, 0x800)
+    (tmp_path / "modules").mkdir()
+    for name in ("Vsim", "sim_config.js", "mem.init", "modules/clocker.so",
+                 "modules/serial2tcp_nodelay.so", "modules/ethernet.so"):  # fmt: skip
+        (tmp_path / name).write_text(name)
+    artifact = SimArtifact.pack(
+        tmp_path / "package", vsim=tmp_path / "Vsim", modules=tmp_path / "modules",
+        sim_config=tmp_path / "sim_config.js", inits=[tmp_path / "mem.init"],
+        window_base=USER_WINDOW_BASE, window_size=0x800,
+    )  # fmt: skip
     assert SimArtifact.load(tmp_path / "package") == artifact
     kept = sorted(str(p.relative_to(artifact.path)) for p in artifact.path.rglob("*.*"))
     assert kept == ["artifact.json", "mem.init", *sorted(n for n in REQUIRED_FILES if "." in n)]

@@ -11,16 +11,23 @@
  *  - a new client replaces the old one. Bytes the SoC could still be chewing on from a previous
  *    client (a half frame, a reply in flight) are isolated by a quiet period longer than
  *    UARTBone's 100 ms frame timeout before the new client's first byte is delivered, and replies
- *    produced in between are discarded.
+ *    produced in between are discarded;
+ *  - pacing ("pace_hz" > 0): while no byte is in flight the simulation is held to that many
+ *    clock cycles per second of real time, by sleeping in poll() on the sockets, so an idle
+ *    board costs next to no CPU; a byte arriving wakes it at once, and while bytes are in flight
+ *    (and for "busy_cycles" after) it runs as fast as it can. Time run ahead in a burst is paid
+ *    back by sleeping once the link is idle, up to MAX_LEAD_NS of it.
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -44,6 +51,14 @@
 /* Simulated time, in ps, that must pass after the last byte of a previous client before bytes
  * of a new one are delivered: UARTBone resets a frame 100 ms after it started. */
 #define QUIET_PS 110000000000ULL
+/* Pacing: how often (in cycles) the pace is checked, the longest sleep (a new client's
+ * connection is noticed within it), the shortest one worth a system call, and how far the
+ * simulation may be ahead of or behind real time before the difference is forgotten. */
+#define PACE_CHECK_CYCLES 256
+#define MAX_SLEEP_MS 50
+#define MIN_SLEEP_NS 1000000ULL
+#define MAX_LEAD_NS 100000000ULL
+#define MAX_LAG_NS 100000000ULL
 
 struct session_s {
   char *tx;
@@ -72,9 +87,23 @@ struct session_s {
   uint64_t now_ps;
   uint64_t last_rx_ps;
   int delivered_any;
+  uint64_t pace_hz;        /* 0: no pacing */
+  uint64_t busy_cycles;    /* cycles after the last byte during which it runs flat out */
+  uint64_t last_activity;  /* cycle of the last byte in or out */
+  uint64_t pace_wall0_ns;  /* real time and cycle count the pace is measured from */
+  uint64_t pace_cycles0;
+  int pace_started;
 };
 
 static struct event_base *base;
+
+static uint64_t monotonic_ns(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 static int get_arg(char *args, const char *arg, char **val)
 {
@@ -101,6 +130,25 @@ static int get_arg(char *args, const char *arg, char **val)
   *val = strdup(json_object_get_string(obj));
   json_object_put(jsobj);
   return *val ? RC_OK : RC_NOENMEM;
+}
+
+/* A non-negative integer argument, 0 when it is absent or not a number. */
+static uint64_t optional_u64(char *args, const char *arg)
+{
+  json_object *jsobj;
+  json_object *obj = NULL;
+  uint64_t value = 0;
+
+  if (!args)
+    return 0;
+  jsobj = json_tokener_parse(args);
+  if (!jsobj)
+    return 0;
+  if (json_object_object_get_ex(jsobj, arg, &obj) && json_object_is_type(obj, json_type_int) &&
+      json_object_get_int64(obj) > 0)
+    value = (uint64_t)json_object_get_int64(obj);
+  json_object_put(jsobj);
+  return value;
 }
 
 static void pads_get(struct pad_s *pads, const char *name, char **signal)
@@ -238,6 +286,8 @@ static int serial2tcp_new(void **sess, char *args)
   if (!s)
     return RC_NOENMEM;
   s->fd = -1;
+  s->pace_hz = optional_u64(args, "pace_hz");
+  s->busy_cycles = optional_u64(args, "busy_cycles");
 
   memset(&sin, 0, sizeof(sin));
   sin.sin_family = AF_INET;
@@ -309,6 +359,7 @@ static void tick_tx(struct session_s *s)
     if (s->fd >= 0 && !s->discard_tx)
       s->tx_buf[s->tx_len++] = (unsigned char)*s->tx;
     s->tx_idle = 0;
+    s->last_activity = s->cycles;
   } else if (s->tx_idle < TX_FLUSH_IDLE_CYCLES) {
     s->tx_idle++;
   }
@@ -334,6 +385,7 @@ static void tick_rx(struct session_s *s)
   s->rx_start = (s->rx_start + 1) % RX_RING_SIZE;
   s->rx_len--;
   s->last_rx_ps = s->now_ps;
+  s->last_activity = s->cycles;
   s->delivered_any = 1;
   if (s->old_remaining)
     s->old_remaining--;
@@ -343,6 +395,50 @@ static void tick_rx(struct session_s *s)
     event_add(s->ev, NULL);
     s->reading = 1;
   }
+}
+
+/* Hold an idle simulation to pace_hz cycles per second: sleep while it is ahead of real time,
+ * waking at once when a client connects or sends. */
+static void pace(struct session_s *s)
+{
+  struct pollfd fds[2];
+  uint64_t now, sim_ns, wall_ns;
+  int n = 0, ms;
+
+  if (s->rx_len || s->tx_len || s->cycles - s->last_activity < s->busy_cycles) {
+    return;
+  }
+  now = monotonic_ns();
+  if (!s->pace_started) {
+    s->pace_wall0_ns = now;
+    s->pace_cycles0 = s->cycles;
+    s->pace_started = 1;
+    return;
+  }
+  sim_ns = (s->cycles - s->pace_cycles0) * 1000000000ULL / s->pace_hz;
+  wall_ns = now - s->pace_wall0_ns;
+  if (sim_ns > wall_ns + MAX_LEAD_NS) {
+    s->pace_wall0_ns = now - (sim_ns - MAX_LEAD_NS);
+    wall_ns = sim_ns - MAX_LEAD_NS;
+  } else if (wall_ns > sim_ns + MAX_LAG_NS) {
+    s->pace_wall0_ns = now - (sim_ns + MAX_LAG_NS);
+    wall_ns = sim_ns + MAX_LAG_NS;
+  }
+  if (sim_ns < wall_ns + MIN_SLEEP_NS)
+    return;
+  ms = (int)((sim_ns - wall_ns) / 1000000ULL);
+  if (ms > MAX_SLEEP_MS)
+    ms = MAX_SLEEP_MS;
+  if (s->fd >= 0 && s->reading) {
+    fds[n].fd = s->fd;
+    fds[n].events = POLLIN;
+    n++;
+  }
+  fds[n].fd = evconnlistener_get_fd(s->listener);
+  fds[n].events = POLLIN;
+  n++;
+  if (poll(fds, (nfds_t)n, ms) > 0)
+    s->last_activity = s->cycles; /* a byte or a client is waiting: run until it is served */
 }
 
 static int serial2tcp_tick(void *sess, uint64_t time_ps)
@@ -357,6 +453,8 @@ static int serial2tcp_tick(void *sess, uint64_t time_ps)
   s->now_ps = time_ps;
   tick_tx(s);
   tick_rx(s);
+  if (s->pace_hz && s->cycles % PACE_CHECK_CYCLES == 0)
+    pace(s);
   return RC_OK;
 }
 
