@@ -66,6 +66,8 @@ class BuildSucceeded(Event, tag=True, frozen=True, kw_only=True):
     cache_hit: bool = False
     utilisation: dict[str, int] | None = None
     fmax_mhz: float | None = None
+    stages: dict[str, float] | None = None
+    """Seconds each stage of the build took (``elaborate``, ``verilator``, ``compile``, ...)."""
 
 
 class BuildFailed(Event, tag=True, frozen=True, kw_only=True):

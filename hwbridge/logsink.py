@@ -1,9 +1,14 @@
-"""Batches a job's output lines into ``LogAppended`` events while the work runs."""
+"""Batches a job's output lines into ``LogAppended`` events while the work runs.
+
+With the time the job's work started, each line starts with the seconds since then
+(``12.34s ...``), so a log shows where the time went.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 
 from events.store import EventStore
@@ -15,10 +20,20 @@ FLUSH_SECONDS = 0.2
 
 
 class LogSink:
-    """Collects ``(stage, line)`` pairs; flushes every 200 lines or 0.2 s, and on ``close``."""
+    """Collects ``(stage, line)`` pairs; flushes every 200 lines or 0.2 s, and on ``close``.
 
-    def __init__(self, store: EventStore, fpga_id: int, job_id: uuid.UUID) -> None:
+    Args:
+        store: Where the lines go.
+        fpga_id: The board.
+        job_id: The job.
+        started: ``time.monotonic()`` when the job's work started, to time each line from.
+    """
+
+    def __init__(
+        self, store: EventStore, fpga_id: int, job_id: uuid.UUID, started: float | None = None
+    ) -> None:
         self._store = store
+        self._started = started
         self._fpga_id = fpga_id
         self._job_id = job_id
         self._stage = ""
@@ -30,6 +45,8 @@ class LogSink:
         if stage != self._stage and self._lines:
             await self.flush()
         self._stage = stage
+        if self._started is not None:
+            line = f"{time.monotonic() - self._started:.2f}s {line}"
         self._lines.append(line if len(line) <= MAX_LINE else line[:MAX_LINE] + " [...]")
         if len(self._lines) >= FLUSH_LINES:
             await self.flush()

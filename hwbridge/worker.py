@@ -76,6 +76,8 @@ class BoardWorker:
         self._sub: JetStreamContext.PushSubscription | None = None
         self._task: asyncio.Task[None] | None = None
         self._caught_up = asyncio.Event()
+        # When each job's build began here, to time its log lines from (build, programming).
+        self._started: dict[uuid.UUID, float] = {}
         # Unknown until start() has asked the server; messages may arrive before the answer.
         self.backlog: int | None = None
         self._seen = 0
@@ -221,8 +223,9 @@ class BoardWorker:
 
     async def _build(self, item: worklist.WorkItem, *, attempt: int) -> None:
         fid, jid = self.fpga_id, item.job_id
-        sink = LogSink(self._store, fid, jid)
         started = time.monotonic()
+        self._started[jid] = started
+        sink = LogSink(self._store, fid, jid, started)
         try:
             if attempt > 1:
                 await sink("build", f"resuming an interrupted build (attempt {attempt})")
@@ -259,6 +262,7 @@ class BoardWorker:
             cache_hit=output.cache_hit,
             utilisation=output.utilisation,
             fmax_mhz=output.fmax_mhz,
+            stages=output.stages,
         )
         await self._append(succeeded)
         built = self.wl.item(jid)
@@ -268,7 +272,7 @@ class BoardWorker:
     async def _program(self, item: worklist.WorkItem, output: BuildOutput) -> None:
         fid, jid = self.fpga_id, item.job_id
         await self._append(ProgrammingStarted(fpga_id=fid, job_id=jid))
-        sink = LogSink(self._store, fid, jid)
+        sink = LogSink(self._store, fid, jid, self._started.pop(jid, None))
         try:
             await asyncio.wait_for(self._driver.program(output, sink), PROGRAM_TIMEOUT_S)
         except (DriverError, TimeoutError) as exc:

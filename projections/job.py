@@ -64,7 +64,10 @@ def apply(job: JobView | None, event: BoardEvent) -> JobView | None:
         case BuildStarted():
             return _running(job, "building", at)
         case BuildSucceeded(cache_hit=hit, utilisation=used, fmax_mhz=fmax, window_size=size):
-            built = replace(job, cache_hit=hit, utilisation=used, fmax_mhz=fmax, window_size=size)
+            built = replace(
+                job, cache_hit=hit, utilisation=used, fmax_mhz=fmax, window_size=size,
+                stages=event.stages,
+            )  # fmt: skip
             return _running(built, "built", at)
         case ProgrammingStarted():
             return _running(job, "programming", at)

@@ -63,6 +63,7 @@ class JobView(msgspec.Struct, frozen=True, kw_only=True):
     language: str | None = None
     top: str | None = None
     window_size: int | None = None
+    stages: dict[str, float] | None = None
 
 
 class LogView(msgspec.Struct, kw_only=True):

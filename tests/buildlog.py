@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class Log:
     def __init__(self) -> None:
@@ -12,3 +14,12 @@ class Log:
 
     def text(self) -> str:
         return "\n".join(line for _, line in self.lines)
+
+
+#: How a job's stored log line starts: the seconds since the job's build started.
+TIMED = re.compile(r"^\d+\.\d\ds ")
+
+
+def untimed(line: str) -> str:
+    """A stored log line without its leading time."""
+    return TIMED.sub("", line, count=1)

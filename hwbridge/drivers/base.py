@@ -31,6 +31,8 @@ class BuildOutput:
     cache_hit: bool = False
     utilisation: dict[str, int] | None = None
     fmax_mhz: float | None = None
+    stages: dict[str, float] | None = None
+    """Seconds each stage of the build took."""
 
 
 class BoardDriver(Protocol):

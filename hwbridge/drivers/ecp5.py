@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import logging
 import shutil
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -117,21 +118,24 @@ class Ecp5Board:
 
     async def build(self, job_id: uuid.UUID, design: Design, log: LogFn) -> BuildOutput:
         """Build ``design`` into a bitstream, or take it from the cache. Raises BuildError."""
+        started = time.monotonic()
         key = self.cache_key(design)
         artifact = await self._fetch(key, log)
         if artifact is not None:
             return BuildOutput(
                 key, artifact.window_base, artifact.window_size, cache_hit=True,
                 utilisation=artifact.utilisation, fmax_mhz=artifact.fmax_mhz,
+                stages={"cache": round(time.monotonic() - started, 3)},
             )  # fmt: skip
         scratch = self._store.scratch(job_id)
         # Beside the build directory, not in it: the design's code could have put anything there.
         package = scratch.with_name(scratch.name + "-pkg")
+        stages: dict[str, float] = {}
         try:
             built = await build_bitstream(
                 design.source, scratch, log, limits=self._limits, cache_dir=self._yowasp_cache,
                 language=design.language, top=design.top, baudrate=self.config.baudrate,
-                sandbox=self._sandbox,
+                sandbox=self._sandbox, stages=stages,
             )  # fmt: skip
             _keep(built, package)
             artifact = BitstreamArtifact.load(self._store.keep(package, key))
@@ -151,7 +155,7 @@ class Ecp5Board:
         await self._store.share(key, log, meta)
         return BuildOutput(
             key, artifact.window_base, artifact.window_size,
-            utilisation=artifact.utilisation, fmax_mhz=artifact.fmax_mhz,
+            utilisation=artifact.utilisation, fmax_mhz=artifact.fmax_mhz, stages=stages,
         )  # fmt: skip
 
     async def prepare(self, log: LogFn = _quiet_log) -> None:

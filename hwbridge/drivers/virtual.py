@@ -8,6 +8,7 @@ shared bucket, so re-submitting a design skips the build.
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +29,8 @@ from hwbridge.virtual.constants import BOARD_KIND
 from hwbridge.virtual.simulator import Simulation, SimulationError
 
 LINK_TIMEOUT_S = 1.0
+#: A build that waited this long for the simulator kit reports the wait as a stage of its own.
+KIT_NOTICE_S = 0.5
 
 
 class VirtualBoard:
@@ -67,18 +70,25 @@ class VirtualBoard:
         self._window_base = 0
 
     async def build(self, job_id: uuid.UUID, design: Design, log: LogFn) -> BuildOutput:
+        started = time.monotonic()
         key = cache_key(design, BOARD_KIND)
         found = await self._store.fetch(key, log)
         if found is not None:
             cached = SimArtifact.load(found)
-            return BuildOutput(key, cached.window_base, cached.window_size, cache_hit=True)
+            took = {"cache": round(time.monotonic() - started, 3)}
+            return BuildOutput(
+                key, cached.window_base, cached.window_size, cache_hit=True, stages=took
+            )
         scratch = self._store.scratch(job_id)
+        stages: dict[str, float] = {}
         try:
             kit = await self._kits.ensure(BOARD_KIND, log)
+            if time.monotonic() - started > KIT_NOTICE_S:
+                stages["kit"] = round(time.monotonic() - started, 3)
             built = await build_sim(
                 design.source, scratch, log, language=design.language, top=design.top,
                 limits=self._limits, sandbox=self._sandbox, tools_cache=self._tools_cache,
-                kit=kit,
+                kit=kit, stages=stages,
             )  # fmt: skip
             self._store.keep(scratch / PACKAGE, key)
         except DesignBuildError as exc:
@@ -86,7 +96,7 @@ class VirtualBoard:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         await self._store.share(key, log, {"board_kind": BOARD_KIND, "job_id": str(job_id)})
-        return BuildOutput(key, built.window_base, built.window_size)
+        return BuildOutput(key, built.window_base, built.window_size, stages=stages)
 
     async def program(self, output: BuildOutput, log: LogFn) -> None:
         await self.reset()

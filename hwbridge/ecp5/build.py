@@ -36,6 +36,7 @@ async def build_bitstream(
     top: str | None = None,
     baudrate: int = DEFAULT_BAUDRATE,
     sandbox: Sandbox | None = None,
+    stages: dict[str, float] | None = None,
 ) -> BitstreamArtifact:
     """Build a design into a bitstream for the ECP5 evaluation board.
 
@@ -50,6 +51,7 @@ async def build_bitstream(
         top: The top class or module, or None for the language's default.
         baudrate: UART rate of the bridge in the gateware.
         sandbox: The sandbox to build in; default: the default :class:`Sandbox`.
+        stages: Filled with the seconds each stage took.
 
     Raises:
         DesignBuildError: If the design or the build failed (``kind`` ``design``,
@@ -60,6 +62,7 @@ async def build_bitstream(
     result = await build(
         Design(source, language, top), BOARD_KIND, out_dir, log, limits=limits,
         sandbox=sandbox, tools_cache=cache_dir, options=[f"--baudrate={int(baudrate)}"],
+        stages=stages,
     )  # fmt: skip
     return _artifact(result, out_dir)
 

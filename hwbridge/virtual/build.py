@@ -28,6 +28,7 @@ async def build_sim(
     sandbox: Sandbox | None = None,
     tools_cache: Path | None = None,
     kit: Path,
+    stages: dict[str, float] | None = None,
 ) -> SimArtifact:
     """Build a design into a virtual board (see :func:`hwbridge.build.runner.build`); ``kit``
     is the virtual boards' kit (:meth:`hwbridge.build.kits.KitStore.ensure`).
@@ -39,7 +40,7 @@ async def build_sim(
     design = Design(source, language, top)
     result = await build(
         design, BOARD_KIND, out_dir, log, limits=limits, sandbox=sandbox,
-        tools_cache=tools_cache, kit=kit,
+        tools_cache=tools_cache, kit=kit, stages=stages,
     )  # fmt: skip
     return _artifact(result, out_dir)
 

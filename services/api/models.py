@@ -59,6 +59,8 @@ class JobResponse(msgspec.Struct):
     language: str | None = None
     top: str | None = None
     window_size: int | None = None
+    stages: dict[str, float] | None = None
+    """Seconds each stage of the build took (``elaborate``, ``verilator``, ``compile``, ...)."""
 
 
 class SubmitResponse(msgspec.Struct):

@@ -36,6 +36,7 @@ def job_response(job: JobView) -> JobResponse:
         language=job.language,
         top=job.top,
         window_size=job.window_size,
+        stages=job.stages,
     )
 
 

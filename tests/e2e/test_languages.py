@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.buildlog import TIMED, untimed
 from tests.e2e.system import System, run_op, session_id, wait_job, wait_state
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -59,7 +60,9 @@ def test_one_register_file_in_three_languages_over_http(system: System, http: ht
         assert (job["language"], job["window_size"]) == (language, 0x1000)
         log = http.get(f"/fpga/{fpga_id}/jobs/{job['job_id']}/logs").text
         title = {"migen": "Migen", "amaranth": "Amaranth", "verilog": "Verilog"}[language]
-        assert log.splitlines()[0] == f"[build] design: {title}, {len(path.read_bytes())} bytes"
+        first = log.splitlines()[0].removeprefix("[build] ")
+        assert untimed(first) == f"design: {title}, {len(path.read_bytes())} bytes"
+        assert TIMED.match(first)  # each line starts with the seconds since the build began
         assert run_op(http, fpga_id, {"op": 1, "address": 0, "data": values})["ok"]
         answers[language] = run_op(http, fpga_id, {"op": 2, "address": 0x40, "count": 16})
         release(http, fpga_id)

@@ -24,6 +24,7 @@ from events.types import (
     SessionOpened,
     WishboneResult,
 )
+from tests.buildlog import TIMED, untimed
 from tests.fakes import DESIGN, WINDOW_BASE, WINDOW_SIZE, FakeDriver, RecordingSemaphore
 from tests.integration.workerkit import (
     FPGA,
@@ -80,8 +81,10 @@ async def test_submitted_job_is_built_programmed_and_reserved(
     assert view.state == "reserved" and view.window_size == WINDOW_SIZE
     # the build log was stored before the build's outcome
     logs = await store.read_logs(FPGA, job)
-    lines = [(e.stage, line) for e in logs for line in e.lines]
+    lines = [(e.stage, untimed(line)) for e in logs for line in e.lines]
     assert lines[:2] == [("build", "elaborating design.py"), ("build", "compiling the SoC")]
+    # Each line starts with the seconds since the job's build started.
+    assert all(TIMED.match(line) for e in logs for line in e.lines)
     assert ("program", f"loading artifact-{job.hex}") in lines
     await until_true(lambda: f"fpga.{FPGA}.SessionOpened" in seen)
     first_log = next(i for i, s in enumerate(seen) if s.startswith("fpgalog."))
@@ -103,7 +106,7 @@ async def test_build_error_fails_the_job_and_frees_the_board(
     assert board_view(events).state == "idle"
     assert driver.names() == ["build"]
     logs = await store.read_logs(FPGA, job)
-    lines = [line for e in logs for line in e.lines]
+    lines = [untimed(line) for e in logs for line in e.lines]
     assert lines[-1] == "error: SyntaxError: invalid syntax (design.py, line 2)"
 
 

@@ -29,6 +29,7 @@ from events.types import (
 )
 from hwbridge.worker import BoardWorker
 from projections.views import BoardView
+from tests.buildlog import untimed
 from tests.fakes import DESIGN, WINDOW_BASE, WINDOW_SIZE, FakeDriver, built
 from tests.integration.workerkit import (
     FPGA,
@@ -95,7 +96,7 @@ async def test_interrupted_build_is_resumed_once(
     starts = [e for e in events if isinstance(e, BuildStarted)]
     assert [s.attempt for s in starts] == [1, 2]
     assert driver.names() == ["build", "program"]
-    lines = [line for e in await store.read_logs(FPGA, job) for line in e.lines]
+    lines = [untimed(line) for e in await store.read_logs(FPGA, job) for line in e.lines]
     assert "resuming an interrupted build (attempt 2)" in lines
 
 
