@@ -57,7 +57,9 @@ class ArtifactStore:
             return None
         path = self.local(key) if found else None
         if path is not None:
-            await log("build", f"cache hit: {self._noun} {key[:12]} from the {self._cache.bucket} bucket")
+            await log(
+                "build", f"cache hit: {self._noun} {key[:12]} from the {self._cache.bucket} bucket"
+            )
         return path
 
     def scratch(self, job_id: uuid.UUID) -> Path:

@@ -17,8 +17,8 @@ import subprocess
 from pathlib import Path
 
 from hwbridge.build.backends import BACKENDS
-from hwbridge.build.frontends import FRONTENDS
 from hwbridge.build.design import Design
+from hwbridge.build.frontends import FRONTENDS
 
 #: The ``hwbridge`` package, where the files of :attr:`BackEnd.sources` are.
 PACKAGE = Path(__file__).resolve().parents[1]

@@ -12,10 +12,10 @@ files that make the base SoC and the build flow. A new version of any of them is
 from __future__ import annotations
 
 import asyncio
-import logging
 import functools
 import hashlib
 import json
+import logging
 import shutil
 import uuid
 from pathlib import Path

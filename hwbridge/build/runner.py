@@ -250,7 +250,8 @@ async def build(
             try:
                 sandbox.share(tools_cache)
             except (OSError, SandboxError) as exc:
-                raise DesignBuildError(f"the tool cache {tools_cache} is not usable: {exc}")
+                reason = f"the tool cache {tools_cache} is not usable: {exc}"
+                raise DesignBuildError(reason) from None
         phases = _phases(design, kind, out_dir, source, tmp, limits, tools_cache, options, kit)
         async with asyncio.timeout(limits.timeout_s):
             for phase in phases:
@@ -277,6 +278,15 @@ async def build(
     return pump.result
 
 
+def _open_kit_dir(out_dir: Path, sandbox: Sandbox) -> tuple[Path, Path]:
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True)
+    try:
+        return out_dir, sandbox.open_build_dir(out_dir)
+    except (OSError, SandboxError) as exc:
+        raise DesignBuildError(f"the build sandbox could not be set up: {exc}") from None
+
+
 async def build_kit(
     kind: str, out_dir: Path, log: LogFn, *, limits: BuildLimits, sandbox: Sandbox
 ) -> None:
@@ -285,12 +295,7 @@ async def build_kit(
     Raises:
         DesignBuildError: The kit did not build (a broken installation, not a user's fault).
     """
-    out_dir = Path(out_dir).resolve()
-    out_dir.mkdir(parents=True)
-    try:
-        tmp = sandbox.open_build_dir(out_dir)
-    except (OSError, SandboxError) as exc:
-        raise DesignBuildError(f"the build sandbox could not be set up: {exc}") from None
+    out_dir, tmp = _open_kit_dir(out_dir, sandbox)
     pump = LogPump(log, limits.max_log_lines)
     argv = python_command(_CHILD, "kit", kind, str(out_dir), "--compile-memory",
                           str(limits.memory_bytes))  # fmt: skip

@@ -105,7 +105,9 @@ def _check(result: tuple[int, list[str]]) -> None:
         where = next((tidy(x) for x in lines if "UNOPTFLAT" in x), "")
         signal = loop.group(1).split(".")[-1]
         place = where.split(": ", 1)[0] if where else "the design"
-        raise CompileError(f"combinational loop through {signal} ({place}): break it with a register")
+        raise CompileError(
+            f"combinational loop through {signal} ({place}): break it with a register"
+        )
     cause = next((tidy(x) for x in lines if _CAUSE.search(x)), "")
     raise CompileError(cause or f"exit {rc}")
 
@@ -119,7 +121,9 @@ def _core() -> Path:
     return Path(spec.origin).parent / "build" / "sim" / "core"
 
 
-def _verilate(workdir: Path, kit: Path, sources: list[Path], cflags: str, memory: int | None) -> None:
+def _verilate(
+    workdir: Path, kit: Path, sources: list[Path], cflags: str, memory: int | None
+) -> None:
     """Verilate the kit's SoC with ``sources`` into ``workdir/obj_dir``."""
     core = _core()
     argv = ["verilator", *VERILATOR_FLAGS, "-Mdir", "obj_dir"]
@@ -172,7 +176,13 @@ def build_kit(kit: Path, memory: int | None) -> int:
         obj.mkdir()
         for name in CORE_OBJECTS:
             source = core / (Path(name).stem + ".c")
-            _check(_run(["gcc", "-c", *CFLAGS.split(), f"-I{core}", "-o", name, str(source)], obj, memory))
+            _check(
+                _run(
+                    ["gcc", "-c", *CFLAGS.split(), f"-I{core}", "-o", name, str(source)],
+                    obj,
+                    memory,
+                )
+            )
         modules = kit / "modules"
         modules.mkdir()
         for name in SIM_MODULES:
