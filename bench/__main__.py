@@ -17,11 +17,12 @@ from pathlib import Path
 
 from nats.aio.msg import Msg
 
+from bench import boards
 from bench.abuse import HEADER_MB, huge_header
 from bench.httpload import RawClient, get_rate
 from bench.live import sse_fanout, stream_round_trips
 from bench.replay import replay_rate
-from bench.stats import summary_ms
+from bench.stats import summary_ms, summary_s
 from events.connection import (
     ADMIN_USER,
     PROJECTIONS_USER,
@@ -116,14 +117,35 @@ async def run_round_trips(
     return round_trips, lags
 
 
+async def virtual_boards(c: RawClient, data_dir: Path | None) -> None:
+    """Cold builds, idle boards, simulator speed (the last two need this host's data dir)."""
+    await boards.cold_builds(c, 9, designs=1)  # the first one may wait for the simulator kit
+    cold = await boards.cold_builds(c, 9)
+    print(f"cold build -> reserved, idle farm  {summary_s(cold)}")
+    for fpga_id in range(9):
+        await boards.reserve(c, fpga_id, EXAMPLE.read_bytes())
+    cold = await boards.cold_builds(c, 9)
+    print(f"cold build -> reserved, 9 others reserved  {summary_s(cold)}")
+    if data_dir is not None:
+        share = await boards.idle_cpu(data_dir, 0)
+        print(f"idle reserved board: {share * 100:.1f} % of one core over 10 s")
+    for fpga_id in range(9):
+        await boards.release(c, fpga_id)
+    if data_dir is not None:
+        artifact = await boards.counter_artifact(c, data_dir, 9)
+        speed = await boards.simulator_speed(artifact, data_dir / "bench-sim")
+        print(f"simulator speed (counter, flat out)  {speed / 1e6:.2f} M cycles/s")
+
+
 async def main(url: str | None, seconds: float) -> None:
     system: System | None = None
     tmp = tempfile.TemporaryDirectory()
     if url is None:
         # The rate limiter runs (its cost is measured) but this one client may go flat out.
         system = System(
-            Path(tmp.name) / "data", FPGA_CLOUD_RATE_LIMIT="1e9", FPGA_CLOUD_RATE_BURST="1000000000"
-        )
+            Path(tmp.name) / "data", FPGA_CLOUD_RATE_LIMIT="1e9",
+            FPGA_CLOUD_RATE_BURST="1000000000", FPGA_CLOUD_MAX_BOARDS_PER_KEY="10",
+        )  # fmt: skip
         await asyncio.to_thread(system.start)
         url, nats_url, key = system.base, system.nats_url, system.api_key
         watcher = system.nats_credentials(PROJECTIONS_USER)
@@ -167,6 +189,7 @@ async def main(url: str | None, seconds: float) -> None:
             f"{HEADER_MB} MB header: {status} after {took * 1e3:.0f} ms; "
             f"GET /health meanwhile {summary_ms(health)}"
         )
+        await virtual_boards(c, system.data_dir if system else None)
         # Release, which stops its simulation's spinning.
         await c.request("POST", "/fpga/4/session/release", session=session)
         await _wait_state(c, 4, "idle")

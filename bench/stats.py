@@ -16,3 +16,10 @@ def summary_ms(samples: list[float]) -> str:
         f"p50 {percentile(samples, 50) * 1e3:.2f} ms, p99 {percentile(samples, 99) * 1e3:.2f} ms"
         f" (n={len(samples)})"
     )
+
+
+def summary_s(samples: list[float]) -> str:
+    return (
+        f"p50 {percentile(samples, 50):.2f} s, p95 {percentile(samples, 95):.2f} s"
+        f" (n={len(samples)})"
+    )

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from hwbridge.sandbox import ResourceLimits, Sandbox, SandboxError, clean_environment
 from hwbridge.virtual.artifact import SimArtifact
-from hwbridge.virtual.constants import BUSY_CYCLES, SYS_CLK_FREQ
+from hwbridge.virtual.constants import BUSY_CYCLES, QUIET_CYCLES, SYS_CLK_FREQ
 
 SIM_MODULE = "serial2tcp_nodelay"
 LOG_FILE = "sim.log"
@@ -95,7 +95,7 @@ def prepare_run_dir(artifact: SimArtifact, run_dir: Path, port: int, pace_hz: in
         raise SimulationError(f"{artifact.path}/sim_config.js has no {SIM_MODULE} module")
     for module in modules:
         args = module.setdefault("args", {})
-        args.update(port=port, pace_hz=pace_hz, busy_cycles=BUSY_CYCLES)
+        args.update(port=port, pace_hz=pace_hz, busy_cycles=BUSY_CYCLES, quiet_cycles=QUIET_CYCLES)
     tmp = run_dir / "sim_config.js.tmp"
     tmp.write_text(json.dumps(config, indent=2))
     tmp.replace(run_dir / "sim_config.js")

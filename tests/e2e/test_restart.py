@@ -61,10 +61,12 @@ def test_stop_mid_build_then_start_resumes_and_views_equal_replay(tmp_path: Path
             assert wait_job(http, 1, first.json()["job_id"])["status"] == "complete"
             assert run_op(http, 1, {"op": 1, "address": 0, "data": [9]})["ok"]
 
-            r = http.post("/fpga/2/submit", files={"file": ("design.py", example("echo_regs.py"))})
+            # A design that takes a while to elaborate: the stop comes in the middle of its build.
+            slow = b"import time\ntime.sleep(6)\n" + example("echo_regs.py")
+            r = http.post("/fpga/2/submit", files={"file": ("design.py", slow)})
             job_id = r.json()["job_id"]
             wait_stage(http, 2, job_id, "building")
-            time.sleep(1.0)  # well inside the compile
+            time.sleep(1.0)  # well inside the build
         system.stop()
 
         system.start()

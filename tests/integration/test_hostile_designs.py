@@ -246,7 +246,7 @@ async def test_after_hostile_builds_a_running_board_and_a_new_build_are_fine(
     await hostile(service, "import os\nwhile True:\n    os.fork()\n")
     log = Log()
     artifact = await build_sim((EXAMPLES / "echo_regs.py").read_bytes(), service.out_dir(), log,
-                               sandbox=service.sandbox)  # fmt: skip
+                               sandbox=service.sandbox, kit=KIT)  # fmt: skip
     assert artifact.window_size == 0x1000
     run_dir = service.data_dir / "boards" / "0"
     sim = await Simulation.start(artifact, run_dir, sandbox=service.sandbox)

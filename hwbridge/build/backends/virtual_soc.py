@@ -24,7 +24,7 @@ from litex.soc.integration.soc_core import SoCCore
 from migen.genlib.io import CRG
 
 from hwbridge.build.backends.soc import BASE_SOC_OPTIONS, add_user_slot
-from hwbridge.virtual.constants import SYS_CLK_FREQ
+from hwbridge.virtual.constants import SYS_CLK_FREQ, UARTBONE_TIMEOUT_CYCLES
 
 #: Name of the hardened serial-to-TCP simulator module (``hwbridge/virtual/sim_modules``).
 UART_SIM_MODULE = "serial2tcp_nodelay"
@@ -63,7 +63,8 @@ class VirtualBoardSoC(SoCCore):  # type: ignore[misc]
         )
         self.crg = CRG(platform.request("sys_clk"))
         self.uartbone_phy = RS232PHYModel(platform.request("serial"))
-        self.uartbone = UARTBone(self.uartbone_phy, SYS_CLK_FREQ, address_width=32)
+        # UARTBone's frame timeout is 0.1 s of the clock it is given: 10 x UARTBONE_TIMEOUT_CYCLES.
+        self.uartbone = UARTBone(self.uartbone_phy, 10 * UARTBONE_TIMEOUT_CYCLES, address_width=32)
         self.bus.add_master(name="uartbone", master=self.uartbone.wishbone)
         add_user_slot(self)
 

@@ -10,8 +10,8 @@
  *    MSG_NOSIGNAL: a client that vanishes mid-reply is dropped, the simulation keeps running;
  *  - a new client replaces the old one. Bytes the SoC could still be chewing on from a previous
  *    client (a half frame, a reply in flight) are isolated by a quiet period longer than
- *    UARTBone's 100 ms frame timeout before the new client's first byte is delivered, and replies
- *    produced in between are discarded;
+ *    UARTBone's frame timeout ("quiet_cycles") before the new client's first byte is delivered,
+ *    and replies produced in between are discarded;
  *  - pacing ("pace_hz" > 0): while no byte is in flight the simulation is held to that many
  *    clock cycles per second of real time, by sleeping in poll() on the sockets, so an idle
  *    board costs next to no CPU; a byte arriving wakes it at once, and while bytes are in flight
@@ -48,9 +48,10 @@
 #define TX_FLUSH_IDLE_CYCLES 16
 /* Cycles between send() retries while the client's receive window is full. */
 #define TX_RETRY_CYCLES 1024
-/* Simulated time, in ps, that must pass after the last byte of a previous client before bytes
- * of a new one are delivered: UARTBone resets a frame 100 ms after it started. */
-#define QUIET_PS 110000000000ULL
+/* Cycles that must pass after the last byte of a previous client before bytes of a new one
+ * are delivered, when sim_config.js does not say ("quiet_cycles"): longer than UARTBone's frame
+ * timeout, after which it drops a half-received frame. */
+#define DEFAULT_QUIET_CYCLES 110000ULL
 /* Pacing: how often (in cycles) the pace is checked, the longest sleep (a new client's
  * connection is noticed within it), the shortest one worth a system call, and how far the
  * simulation may be ahead of or behind real time before the difference is forgotten. */
@@ -84,8 +85,8 @@ struct session_s {
   uint64_t tx_idle;
   uint64_t tx_retry_at;
   uint64_t cycles;
-  uint64_t now_ps;
-  uint64_t last_rx_ps;
+  uint64_t quiet_cycles;
+  uint64_t last_rx_cycle;
   int delivered_any;
   uint64_t pace_hz;        /* 0: no pacing */
   uint64_t busy_cycles;    /* cycles after the last byte during which it runs flat out */
@@ -288,6 +289,9 @@ static int serial2tcp_new(void **sess, char *args)
   s->fd = -1;
   s->pace_hz = optional_u64(args, "pace_hz");
   s->busy_cycles = optional_u64(args, "busy_cycles");
+  s->quiet_cycles = optional_u64(args, "quiet_cycles");
+  if (!s->quiet_cycles)
+    s->quiet_cycles = DEFAULT_QUIET_CYCLES;
 
   memset(&sin, 0, sizeof(sin));
   sin.sin_family = AF_INET;
@@ -374,7 +378,7 @@ static void tick_rx(struct session_s *s)
   if (!s->rx_len)
     return;
   if (!s->old_remaining && s->guard) {
-    if (s->now_ps < s->last_rx_ps + QUIET_PS)
+    if (s->cycles < s->last_rx_cycle + s->quiet_cycles)
       return;
     s->guard = 0;
   }
@@ -384,7 +388,7 @@ static void tick_rx(struct session_s *s)
     return;
   s->rx_start = (s->rx_start + 1) % RX_RING_SIZE;
   s->rx_len--;
-  s->last_rx_ps = s->now_ps;
+  s->last_rx_cycle = s->cycles;
   s->last_activity = s->cycles;
   s->delivered_any = 1;
   if (s->old_remaining)
@@ -443,6 +447,7 @@ static void pace(struct session_s *s)
 
 static int serial2tcp_tick(void *sess, uint64_t time_ps)
 {
+  (void)time_ps; /* the module counts clock cycles */
   struct session_s *s = (struct session_s *)sess;
 
   if (!s->sys_clk || !s->tx || !s->rx)
@@ -450,7 +455,6 @@ static int serial2tcp_tick(void *sess, uint64_t time_ps)
   if (!clk_pos_edge(&s->edge, *s->sys_clk))
     return RC_OK;
   s->cycles++;
-  s->now_ps = time_ps;
   tick_tx(s);
   tick_rx(s);
   if (s->pace_hz && s->cycles % PACE_CHECK_CYCLES == 0)
