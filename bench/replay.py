@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 from events.store import EventStore
+from events.streams import provision
 from events.types import (
     BoardEvent,
     BoardReset,
@@ -78,7 +79,7 @@ async def replay_rate(total: int = 100_000) -> tuple[int, float]:
         try:
             nc = await server.connect()
             store = EventStore(nc)
-            await store.ensure_streams()
+            await provision(store.js)
             events: list[BoardEvent] = []
             while len(events) < total:
                 events += _session(len(events) % 10, runs=30)

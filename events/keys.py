@@ -1,7 +1,8 @@
 """API key lifecycle events: a key's identity and salted hash, never the key itself.
 
-Keys live on their own stream (``FPGA_KEYS``, subjects ``fpgakey.<key_id>.<Type>``) so that
-board subscribers never see them and only the API and the admin tools may write them.
+Keys live on their own stream (``events.subjects.KEY_STREAM``, subjects
+``fpgakey.<key_id>.<Type>``) so that board subscribers never see them and only the API and the
+admin tools may write them.
 """
 
 from __future__ import annotations
@@ -10,18 +11,16 @@ from datetime import datetime
 
 import msgspec
 
-from events.types import _event_id, _now
-
-KEY_STREAM = "FPGA_KEYS"
-KEY_SUBJECT_ROOT = "fpgakey"
+from events import subjects
+from events.types import new_event_id, utc_now
 
 
 class KeyEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     """Base of every key event: the key's public id, time and schema version."""
 
     key_id: str
-    event_id: str = msgspec.field(default_factory=_event_id)
-    occurred_at: datetime = msgspec.field(default_factory=_now)
+    event_id: str = msgspec.field(default_factory=new_event_id)
+    occurred_at: datetime = msgspec.field(default_factory=utc_now)
     v: int = 1
 
 
@@ -59,11 +58,7 @@ _decoder: msgspec.json.Decoder[KeyLifecycle] = msgspec.json.Decoder(KeyLifecycle
 
 def key_subject(event: KeyLifecycle) -> str:
     """``fpgakey.<key_id>.KeyCreated``."""
-    return f"{KEY_SUBJECT_ROOT}.{event.key_id}.{type(event).__name__}"
-
-
-def all_keys_filter() -> str:
-    return f"{KEY_SUBJECT_ROOT}.>"
+    return subjects.key_subject(event.key_id, type(event).__name__)
 
 
 def encode_key_event(event: KeyLifecycle) -> bytes:

@@ -12,7 +12,7 @@ from datetime import datetime
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import NotFoundError
 
 from events.codec import decode_board_event, decode_log, encode, event_type
 from events.errors import DesignMissing
@@ -25,13 +25,6 @@ from events.publish import (
     MSG_ID,
     Appended,
     publish_acked,
-)
-from events.streams import (
-    AUDIT_STREAM_CONFIG,
-    BOARD_STREAM_CONFIG,
-    DESIGN_BUCKET_CONFIG,
-    KEY_STREAM_CONFIG,
-    LOG_STREAM_CONFIG,
 )
 from events.subjects import (
     BOARD_STREAM,
@@ -87,30 +80,6 @@ class EventStore:
     @property
     def connected(self) -> bool:
         return bool(self._nc.is_connected)
-
-    async def ensure_streams(self, replicas: int = 1) -> None:
-        """Create or update the streams and the design bucket; safe to call from every process.
-
-        Args:
-            replicas: copies of each stream in a NATS cluster (3 in production, 1 alone).
-        """
-        for base in (
-            BOARD_STREAM_CONFIG,
-            LOG_STREAM_CONFIG,
-            AUDIT_STREAM_CONFIG,
-            KEY_STREAM_CONFIG,
-        ):
-            config = base.evolve(num_replicas=replicas)
-            try:
-                await self._js.add_stream(config)
-            except BadRequestError:
-                await self._js.update_stream(config)
-        try:
-            await self._js.object_store(DESIGN_BUCKET)
-        except NotFoundError:
-            await self._js.create_object_store(
-                DESIGN_BUCKET, config=DESIGN_BUCKET_CONFIG.evolve(replicas=replicas)
-            )
 
     async def append(
         self, event: BoardEvent, *, expected_seq: int | None = None, msg_id: str | None = None

@@ -1,16 +1,26 @@
-"""Stream and bucket configuration, created idempotently at start-up by every process."""
+"""Every stream and bucket of the service: its configuration, who waits for it, and the one
+function that creates them.
+
+Only the ``admin`` NATS user may create, change or delete streams and buckets: ``fpga-cloud up``
+(and ``fpga-cloud streams`` in a deployment) call :func:`provision`; the API and hwbridge only
+wait for what they use (:data:`API_STREAMS`, :data:`HWBRIDGE_STREAMS`).
+"""
 
 from __future__ import annotations
 
-from nats.js import api
+from nats.js import JetStreamContext, api
+from nats.js.errors import BadRequestError, NotFoundError
 
-from events.keys import KEY_STREAM, KEY_SUBJECT_ROOT
+from events.objects import object_stream
 from events.subjects import (
     AUDIT_STREAM,
     AUDIT_SUBJECT,
     BOARD_STREAM,
     BOARD_SUBJECT_ROOT,
+    BUILD_BUCKET,
     DESIGN_BUCKET,
+    KEY_STREAM,
+    KEY_SUBJECT_ROOT,
     LOG_STREAM,
     LOG_SUBJECT_ROOT,
 )
@@ -64,6 +74,8 @@ KEY_STREAM_CONFIG = api.StreamConfig(
     allow_direct=True,
 )
 
+STREAM_CONFIGS = (BOARD_STREAM_CONFIG, LOG_STREAM_CONFIG, AUDIT_STREAM_CONFIG, KEY_STREAM_CONFIG)
+
 #: Largest design the service accepts in any configuration: a design is stored as one chunk,
 #: one message, under nats.conf's ``max_payload`` (1 MB) with room for the headers.
 MAX_DESIGN_BYTES = 1000 * 1024
@@ -73,3 +85,43 @@ DESIGN_BUCKET_CONFIG = api.ObjectStoreConfig(
     description="Uploaded design sources, content-addressed by SHA-256",
     storage=api.StorageType.FILE,
 )
+
+#: Built artifacts shared by every hwbridge host, content-addressed by build key.
+BUILD_BUCKET_CONFIG = api.ObjectStoreConfig(
+    bucket=BUILD_BUCKET,
+    description="fpga-cloud build cache (content-addressed)",
+    storage=api.StorageType.FILE,
+)
+
+BUCKET_CONFIGS = (DESIGN_BUCKET_CONFIG, BUILD_BUCKET_CONFIG)
+
+#: What the API needs before it serves.
+API_STREAMS = (BOARD_STREAM, LOG_STREAM, AUDIT_STREAM, KEY_STREAM, object_stream(DESIGN_BUCKET))
+#: What a hwbridge host needs before its workers start.
+HWBRIDGE_STREAMS = (
+    BOARD_STREAM,
+    LOG_STREAM,
+    object_stream(DESIGN_BUCKET),
+    object_stream(BUILD_BUCKET),
+)
+
+
+async def provision(js: JetStreamContext, replicas: int = 1) -> None:
+    """Create or update every stream and bucket (admin credentials); safe to repeat.
+
+    Args:
+        js: A JetStream context on an ``admin`` connection.
+        replicas: Copies of each stream in a NATS cluster (3 in production, 1 alone).
+    """
+    for base in STREAM_CONFIGS:
+        config = base.evolve(num_replicas=replicas)
+        try:
+            await js.add_stream(config)
+        except BadRequestError:
+            await js.update_stream(config)
+    for bucket in BUCKET_CONFIGS:
+        assert bucket.bucket is not None
+        try:
+            await js.object_store(bucket.bucket)
+        except NotFoundError:
+            await js.create_object_store(bucket.bucket, config=bucket.evolve(replicas=replicas))

@@ -7,13 +7,16 @@ import uuid
 BOARD_STREAM = "FPGA"
 LOG_STREAM = "FPGA_LOGS"
 AUDIT_STREAM = "FPGA_AUDIT"
+KEY_STREAM = "FPGA_KEYS"
 DESIGN_BUCKET = "fpga-designs"
+BUILD_BUCKET = "fpga-builds"
 
 BOARD_SUBJECT_ROOT = "fpga"
 LOG_SUBJECT_ROOT = "fpgalog"
 AUDIT_SUBJECT = "fpgaaudit.chain"
 WISHBONE_SUBJECT_ROOT = "fpgawb"
 API_PRESENCE_ROOT = "fpgaapi"
+KEY_SUBJECT_ROOT = "fpgakey"
 
 
 def board_subject(fpga_id: int, event_type: str) -> str:
@@ -59,3 +62,12 @@ def api_presence_subject(instance: str) -> str:
 
 def all_api_presence() -> str:
     return f"{API_PRESENCE_ROOT}.*.alive"
+
+
+def key_subject(key_id: str, event_type: str) -> str:
+    """``fpgakey.<key_id>.KeyCreated``: one API key's lifecycle event."""
+    return f"{KEY_SUBJECT_ROOT}.{key_id}.{event_type}"
+
+
+def all_keys_filter() -> str:
+    return f"{KEY_SUBJECT_ROOT}.>"

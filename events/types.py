@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Literal
 
 import msgspec
 
 SCHEMA_VERSION = 1
 
-JobType = Literal["build_and_program", "run", "reset"]
 
-
-def _now() -> datetime:
+def utc_now() -> datetime:
+    """An event's ``occurred_at`` when none is given."""
     return datetime.now(UTC)
 
 
-def _event_id() -> str:
+def new_event_id() -> str:
+    """An event's id when none is given: its de-duplication id on append."""
     return uuid.uuid4().hex
 
 
@@ -29,8 +28,8 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     """Base of every board event: identity, time, aggregate id and schema version."""
 
     fpga_id: int
-    event_id: str = msgspec.field(default_factory=_event_id)
-    occurred_at: datetime = msgspec.field(default_factory=_now)
+    event_id: str = msgspec.field(default_factory=new_event_id)
+    occurred_at: datetime = msgspec.field(default_factory=utc_now)
     v: int = SCHEMA_VERSION
 
 
@@ -262,6 +261,8 @@ BoardEvent = (
 )
 
 BOARD_EVENT_TYPES: tuple[type[Event], ...] = BoardEvent.__args__
+#: Every board event's type name: its tag, and the last token of its subject.
+BOARD_EVENT_NAMES: frozenset[str] = frozenset(t.__name__ for t in BOARD_EVENT_TYPES)
 
 
 class LogAppended(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=True):
@@ -271,5 +272,5 @@ class LogAppended(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", t
     job_id: uuid.UUID
     stage: str
     lines: list[str]
-    occurred_at: datetime = msgspec.field(default_factory=_now)
+    occurred_at: datetime = msgspec.field(default_factory=utc_now)
     v: int = SCHEMA_VERSION

@@ -16,12 +16,11 @@ import uuid
 from pathlib import Path
 
 from nats.aio.client import Client as NATS
-from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.errors import NotFoundError
 from nats.js.object_store import ObjectStore
 
 from events.objects import put_once
-from events.provision import BUILD_BUCKET as BUILD_BUCKET
-from events.provision import BUILD_BUCKET_CONFIG
+from events.subjects import BUILD_BUCKET
 
 
 def pack_dir(directory: Path) -> bytes:
@@ -63,29 +62,20 @@ class BuildCache:
 
     Args:
         nc: A NATS connection (the user may write the bucket's objects, not purge them).
-        bucket: Bucket name. ``fpga-cloud up`` creates it with the streams; with admin
-            credentials (tests, tools) it is also created on first use if missing.
-        replicas: Replicas of a bucket this creates (3 on a NATS cluster).
+        bucket: Bucket name (``events.streams.provision`` creates it with the streams).
     """
 
-    def __init__(self, nc: NATS, *, bucket: str = BUILD_BUCKET, replicas: int = 1) -> None:
+    def __init__(self, nc: NATS, *, bucket: str = BUILD_BUCKET) -> None:
         self._nc = nc
         self._js = nc.jetstream()
         self.bucket = bucket
-        self._replicas = replicas
         self._store: ObjectStore | None = None
         self._lock = asyncio.Lock()
 
     async def _obs(self) -> ObjectStore:
         async with self._lock:
             if self._store is None:
-                try:
-                    self._store = await self._js.object_store(self.bucket)
-                except BucketNotFoundError:
-                    # Creating an existing bucket with the same config succeeds, so two hosts
-                    # racing here both end up with the same bucket.
-                    config = BUILD_BUCKET_CONFIG.evolve(replicas=self._replicas)
-                    self._store = await self._js.create_object_store(self.bucket, config=config)
+                self._store = await self._js.object_store(self.bucket)
             return self._store
 
     async def get(self, key: str) -> bytes | None:

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from events.connection import NatsCredentials, connect, wait_for_streams
-from events.provision import HWBRIDGE_STREAMS
 from events.store import EventStore
+from events.streams import HWBRIDGE_STREAMS
 from events.subjects import board_type_filter
 from events.types import BoardRegistered
 from hwbridge.build.kits import KitStore
@@ -103,7 +103,7 @@ def make_driver(
 async def start_workers(store: EventStore, config: BridgeConfig) -> list[BoardWorker]:
     """Register the boards, then create and start one worker each (each replays its history)."""
     slots = asyncio.Semaphore(max(1, config.build_slots))
-    cache = BuildCache(store.nc, replicas=config.stream_replicas)
+    cache = BuildCache(store.nc)
     kits = config.kits()
     boards = config.boards()
     for board in boards:

@@ -7,10 +7,10 @@ import time
 import uuid
 
 from events.types import RunQueued, WishboneResult
+from events.wire import OP_WRITE
 from hwbridge.drivers.base import BoardDriver, DriverError
 
 RUN_TIMEOUT_S = 30.0
-OP_WRITE = 1
 
 
 async def run_transaction(

@@ -163,7 +163,7 @@ class BoardWorker:
         """Act on the oldest unfinished job; False when it must wait for other events."""
         fid, jid = self.fpga_id, item.job_id
         match item.kind, item.phase:
-            case "build", "queued":
+            case "build_and_program", "queued":
                 async with self._slots:
                     current = self.wl.item(jid)
                     if current is None or current.phase != "queued":
@@ -173,7 +173,7 @@ class BoardWorker:
                     ):
                         await self._build(current, attempt=1)
                 return True
-            case "build", "started":
+            case "build_and_program", "started":
                 if item.attempt >= MAX_BUILD_ATTEMPTS:
                     reason = f"the build was interrupted {item.attempt} times; giving up"
                     return await self._append(BuildFailed(fpga_id=fid, job_id=jid, reason=reason))
@@ -184,15 +184,15 @@ class BoardWorker:
                     ):
                         await self._build(item, attempt=attempt)
                 return True
-            case "build", "built":
+            case "build_and_program", "built":
                 assert item.built is not None
                 await self._program(item, _output(item.built))
                 return True
-            case "build", "programming":
+            case "build_and_program", "programming":
                 await self._safe_reset()
                 reason = "programming was interrupted by a worker restart"
                 return await self._append(ProgrammingFailed(fpga_id=fid, job_id=jid, reason=reason))
-            case "build", "programmed":
+            case "build_and_program", "programmed":
                 return await self._open_session(item)
             case "run", "queued":
                 if await self._append(RunStarted(fpga_id=fid, job_id=jid), claim=True):

@@ -8,30 +8,23 @@ from typing import Literal
 import msgspec
 from msgspec.structs import replace
 
+from events.jobs import JobType, job_ended, job_opened
 from events.types import (
     BoardEvent,
     BoardFaulted,
     BoardReset,
-    BuildFailed,
     BuildStarted,
     BuildSucceeded,
-    JobCancelled,
-    JobFailed,
     JobQueued,
     Programmed,
     ProgrammingFailed,
     ProgrammingStarted,
-    ResetQueued,
     ResetStarted,
     RunQueued,
     RunStarted,
-    SessionExpired,
     SessionOpened,
-    SessionReleased,
-    WishboneResult,
 )
 
-Kind = Literal["build", "run", "reset"]
 Phase = Literal["queued", "started", "built", "programming", "programmed"]
 
 
@@ -46,7 +39,7 @@ class Loaded(msgspec.Struct, frozen=True, kw_only=True):
 
 class WorkItem(msgspec.Struct, frozen=True, kw_only=True):
     job_id: uuid.UUID
-    kind: Kind
+    kind: JobType
     phase: Phase = "queued"
     attempt: int = 0
     owner: str = ""
@@ -78,22 +71,26 @@ class Worklist(msgspec.Struct, frozen=True, kw_only=True):
 def apply(wl: Worklist, event: BoardEvent, seq: int) -> Worklist:
     """Fold one event of this board."""
     wl = replace(wl, last_seq=seq)
+    opened = job_opened(event)
+    if opened is not None:
+        item = WorkItem(job_id=opened.job_id, kind=opened.type, owner=opened.owner)
+        match event:
+            case JobQueued(design_sha256=sha, language=lang, top=top):
+                item = replace(item, design_sha256=sha, language=lang, top=top)
+            case RunQueued():
+                item = replace(item, run=event)
+            case _:  # a reset: the session ends here
+                wl = replace(wl, session_id=None)
+        return _add(wl, item)
     match event:
-        case JobQueued(job_id=jid, owner=owner, design_sha256=sha, language=lang, top=top):
-            build = WorkItem(
-                job_id=jid, kind="build", owner=owner, design_sha256=sha, language=lang, top=top
-            )
-            return _add(wl, build)
-        case RunQueued(job_id=jid, owner=owner):
-            return _add(wl, WorkItem(job_id=jid, kind="run", owner=owner, run=event))
-        case (
-            ResetQueued(job_id=jid, owner=owner)
-            | SessionReleased(reset_job_id=jid, owner=owner)
-            | SessionExpired(reset_job_id=jid, owner=owner)
-        ):
-            return _add(
-                replace(wl, session_id=None), WorkItem(job_id=jid, kind="reset", owner=owner)
-            )
+        case SessionOpened(session_id=sid):
+            wl = replace(wl, session_id=sid)
+        case BoardReset():
+            wl = replace(wl, loaded=None, session_id=None)
+        case ProgrammingFailed():
+            wl = replace(wl, loaded=None)
+        case BoardFaulted():
+            wl = replace(wl, loaded=None, session_id=None)
         case BuildStarted(job_id=jid, attempt=attempt):
             return _update(wl, jid, phase="started", attempt=attempt)
         case BuildSucceeded(job_id=jid):
@@ -101,38 +98,27 @@ def apply(wl: Worklist, event: BoardEvent, seq: int) -> Worklist:
         case ProgrammingStarted(job_id=jid):
             return _update(wl, jid, phase="programming")
         case Programmed(job_id=jid):
-            item = wl.item(jid)
-            wl = _update(wl, jid, phase="programmed")
-            if item is not None and item.built is not None:
-                b = item.built
-                loaded = Loaded(
-                    job_id=jid,
-                    artifact=b.artifact,
-                    window_base=b.window_base,
-                    window_size=b.window_size,
-                )
-                wl = replace(wl, loaded=loaded)
-            return wl
-        case SessionOpened(job_id=jid, session_id=sid):
-            return replace(_drop(wl, jid), session_id=sid)
+            return _programmed(wl, jid)
         case ResetStarted(job_id=jid):
             # "started" tells a restarted worker to finish the reset, not to claim it again.
             return _update(replace(wl, session_id=None), jid, phase="started")
-        case BoardReset(job_id=jid):
-            return replace(_drop(wl, jid), loaded=None, session_id=None)
-        case ProgrammingFailed(job_id=jid):
-            return replace(_drop(wl, jid), loaded=None)
-        case BoardFaulted(job_id=jid):
-            wl = replace(wl, loaded=None, session_id=None)
-            return _drop(wl, jid) if jid is not None else wl
-        case WishboneResult(job_id=jid) | JobCancelled(job_id=jid) | JobFailed(job_id=jid):
-            return _drop(wl, jid)
-        case BuildFailed(job_id=jid):
-            return _drop(wl, jid)
         case RunStarted(job_id=jid):
             return _update(wl, jid, phase="started")
-        case _:
-            return wl
+    ended = job_ended(event)
+    return _drop(wl, ended.job_id) if ended is not None else wl
+
+
+def _programmed(wl: Worklist, jid: uuid.UUID) -> Worklist:
+    """The built design is on the board: it is what a restarted worker must bring back."""
+    item = wl.item(jid)
+    wl = _update(wl, jid, phase="programmed")
+    if item is not None and item.built is not None:
+        b = item.built
+        loaded = Loaded(
+            job_id=jid, artifact=b.artifact, window_base=b.window_base, window_size=b.window_size
+        )
+        wl = replace(wl, loaded=loaded)
+    return wl
 
 
 def next_item(wl: Worklist) -> WorkItem | None:

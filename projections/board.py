@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from msgspec.structs import replace
 
+from events.jobs import job_ended
 from events.types import (
     BoardEvent,
     BoardFaulted,
     BoardRegistered,
     BoardReset,
-    BuildFailed,
     BuildStarted,
     BuildSucceeded,
-    JobCancelled,
-    JobFailed,
     JobQueued,
     Programmed,
     ProgrammingFailed,
@@ -34,6 +32,19 @@ from projections.views import BoardView, SessionView
 def apply(board: BoardView, event: BoardEvent, seq: int) -> BoardView:
     """Fold one event of this board into its view; ``seq`` is the event's stream sequence."""
     board = replace(board, last_seq=seq)
+    ended = job_ended(event)
+    if (
+        ended is not None
+        and ended.job_id == board.current_job_id
+        and ended.status != "complete"
+        and not isinstance(event, ProgrammingFailed | BoardFaulted)
+    ):
+        if board.current_job_type == "build_and_program":
+            return replace(board, state="idle", current_job_id=None, current_job_type=None)
+        # A reset that could not finish leaves the board unusable until the next reset.
+        return replace(
+            board, state="error", current_job_id=None, current_job_type=None, error=ended.error
+        )
     match event:
         case JobQueued(job_id=job_id):
             return replace(
@@ -47,13 +58,6 @@ def apply(board: BoardView, event: BoardEvent, seq: int) -> BoardView:
             return replace(board, state="building")
         case BuildSucceeded(window_size=size):
             return replace(board, window_size=size)
-        case BuildFailed() | JobCancelled() | JobFailed() if _ends_current_build(board, event):
-            return replace(board, state="idle", current_job_id=None, current_job_type=None)
-        case JobFailed(reason=reason) if _is_current(board, event):
-            # A reset that could not finish leaves the board unusable until the next reset.
-            return replace(
-                board, state="error", current_job_id=None, current_job_type=None, error=reason
-            )
         case ProgrammingStarted():
             return replace(board, state="programming")
         case ProgrammingFailed(reason=reason):
@@ -113,11 +117,3 @@ def apply(board: BoardView, event: BoardEvent, seq: int) -> BoardView:
             return board
         case _:
             return board
-
-
-def _is_current(board: BoardView, event: JobCancelled | JobFailed | BuildFailed) -> bool:
-    return board.current_job_id == event.job_id
-
-
-def _ends_current_build(board: BoardView, event: JobCancelled | JobFailed | BuildFailed) -> bool:
-    return _is_current(board, event) and board.current_job_type == "build_and_program"

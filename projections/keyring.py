@@ -8,8 +8,9 @@ import contextlib
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from events.keys import KEY_STREAM, all_keys_filter, decode_key_event
+from events.keys import decode_key_event
 from events.store import EventStore, stream_seq
+from events.subjects import KEY_STREAM, all_keys_filter
 from projections import keys as key_fold
 from projections.keys import KeyView
 

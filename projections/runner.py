@@ -11,6 +11,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from events.codec import decode_board_event, decode_log
+from events.jobs import job_id_of
 from events.store import EventStore, stream_seq
 from events.subjects import LOG_STREAM, all_boards_filter, all_logs_filter
 from events.types import BoardEvent, LogAppended, StreamClosed, StreamOpened
@@ -43,7 +44,7 @@ class Views:
             self.open_streams[event.stream_id] = event
         elif isinstance(event, StreamClosed):
             self.open_streams.pop(event.stream_id, None)
-        job_id = job_fold.job_id_of(event)
+        job_id = job_id_of(event)
         if isinstance(job_id, uuid.UUID):
             job = job_fold.apply(self.jobs.get(job_id), event)
             if job is not None:

@@ -8,11 +8,9 @@ from typing import Literal
 
 import msgspec
 
-from events.types import JobType
+from events.jobs import JobStatus, JobType
 
 BoardState = Literal["idle", "queued", "building", "programming", "reserved", "error"]
-JobStatus = Literal["queued", "running", "complete", "failed", "cancelled"]
-TERMINAL_STATUSES: frozenset[str] = frozenset({"complete", "failed", "cancelled"})
 
 
 class SessionView(msgspec.Struct, frozen=True, kw_only=True):

@@ -8,8 +8,8 @@ import json
 import sys
 
 from events.connection import ADMIN_USER, wait_for_streams
-from events.keys import KEY_STREAM
 from events.store import EventStore
+from events.subjects import KEY_STREAM
 from projections.keys import KeyView
 from services.auth.issuer import KeyIssuer
 from services.toolconnect import tool_connect

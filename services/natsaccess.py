@@ -29,8 +29,7 @@ from events.connection import (
     connect,
     credentials_from_env,
 )
-from events.provision import provision
-from events.store import EventStore
+from events.streams import provision
 from services.natsauth import HwbridgeHost, check_password, new_password, users
 from services.natsserver import NatsServer
 from services.settings import Settings
@@ -162,6 +161,6 @@ async def provision_streams(url: str, admin: NatsCredentials | None, replicas: i
     """Create or update every stream and bucket, as ``admin``."""
     nc = await connect(url, admin, name="fpga-cloud streams")
     try:
-        await provision(EventStore(nc), replicas)
+        await provision(nc.jetstream(), replicas)
     finally:
         await nc.close()

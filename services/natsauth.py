@@ -40,12 +40,12 @@ from events.connection import (
 )
 from events.connection import hwbridge_user as _hwbridge_user
 from events.objects import object_stream
-from events.provision import BUILD_BUCKET
 from events.subjects import (
     AUDIT_STREAM,
     AUDIT_SUBJECT,
     BOARD_STREAM,
     BOARD_SUBJECT_ROOT,
+    BUILD_BUCKET,
     DESIGN_BUCKET,
     LOG_STREAM,
     LOG_SUBJECT_ROOT,

@@ -10,6 +10,7 @@ import pytest
 from nats.aio.client import Client as NATS
 
 from events.store import EventStore
+from events.streams import provision
 from hwbridge.build.kits import KitStore
 from hwbridge.sandbox import Sandbox
 from services.natsserver import NatsServer
@@ -53,14 +54,14 @@ async def nats_server(tmp_path: Path) -> AsyncIterator[NatsServer]:
 async def nc(nats_server: NatsServer) -> AsyncIterator[NATS]:
     """An ``admin`` connection: these tests drive the API, the workers and the tools together on
     one connection, which no single service user may do; test_nats_permissions.py checks each
-    service user's limits, and the end-to-end tests run every process as its own user."""
+    service user's limits, and the end-to-end tests run every process as its own user. The
+    streams and buckets exist, as ``fpga-cloud up`` leaves them."""
     client = await nats_server.connect()
+    await provision(client.jetstream())
     yield client
     await client.drain()
 
 
 @pytest.fixture
 async def store(nc: NATS) -> EventStore:
-    s = EventStore(nc)
-    await s.ensure_streams()
-    return s
+    return EventStore(nc)

@@ -16,6 +16,7 @@ import msgspec
 from msgspec.structs import replace
 
 from events.codec import event_type
+from events.jobs import job_id_of
 from events.store import EventStore
 from events.subjects import board_type_filter
 from events.types import BoardEvent, LogAppended, RunQueued, WishboneResult
@@ -39,7 +40,7 @@ _encoder = msgspec.json.Encoder()
 
 def envelope_json(seq: int, event: BoardEvent, *, redacted: bool = False) -> bytes:
     """What a subscriber receives for one event."""
-    job = getattr(event, "job_id", None) or getattr(event, "reset_job_id", None)
+    job = job_id_of(event)
     return _encoder.encode(
         Envelope(
             seq=seq, type=event_type(event), fpga_id=event.fpga_id, job_id=job,
@@ -75,8 +76,7 @@ class EventFilter:
         if self.types is not None and event_type(event) not in self.types:
             return False
         if self.job_id is not None:
-            job = getattr(event, "job_id", None) or getattr(event, "reset_job_id", None)
-            return bool(job == self.job_id)
+            return job_id_of(event) == self.job_id
         return True
 
     def subject(self) -> str:
@@ -155,8 +155,8 @@ class EventHub:
                 while not sub.queue.empty():
                     sub.queue.get_nowait()
                 sub.queue.put_nowait(None)
-        job = getattr(event, "job_id", None) or getattr(event, "reset_job_id", None)
-        if isinstance(job, uuid.UUID):
+        job = job_id_of(event)
+        if job is not None:
             self._wake(job)
         self._wake(event.fpga_id)
 

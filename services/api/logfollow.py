@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+from events.jobs import TERMINAL_STATUSES
 from projections import logs as log_fold
-from projections.views import TERMINAL_STATUSES, JobView, LogView
+from projections.views import JobView, LogView
 from services.api.deps import Services, key_active
 from services.auth.caller import Caller
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
-BoardState = Literal["idle", "queued", "building", "programming", "reserved", "error"]
-JobStatus = Literal["queued", "running", "complete", "failed", "cancelled"]
-JobType = Literal["build_and_program", "run", "reset"]
+from events.jobs import JobStatus, JobType
+from projections.views import BoardState
 
 
 class RunRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -16,7 +16,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 
 from events.store import MAX_SEQUENCE
-from events.types import BOARD_EVENT_TYPES
+from events.types import BOARD_EVENT_NAMES
 from services.api.deps import (
     Services,
     board_or_422,
@@ -30,7 +30,6 @@ from services.api.openapi import errors
 from services.auth.caller import Caller
 from services.domain.errors import InvalidRequest
 
-EVENT_TYPES = frozenset(t.__name__ for t in BOARD_EVENT_TYPES)
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 #: How often an idle feed checks its key is still valid; a comment every that many checks
 #: keeps proxies from closing it.
@@ -51,7 +50,7 @@ def _filter(fpga_id: int | None, types: list[str] | None, job_id: str | None) ->
     wanted = None
     if types:
         names = {n for t in types for n in t.split(",") if n}
-        unknown = names - EVENT_TYPES
+        unknown = names - BOARD_EVENT_NAMES
         if unknown:
             raise InvalidRequest(f"unknown event type(s): {', '.join(sorted(unknown))}")
         wanted = frozenset(names)

@@ -18,6 +18,7 @@ from nats.errors import Error as NatsError
 from events.designs import ACCEPTED, check_top, detect_language
 from events.errors import EventStoreError
 from events.types import JobFailed
+from events.wire import OP_READ, OP_WRITE
 from projections.views import BoardView
 from services.api.deps import (
     Services,
@@ -36,7 +37,7 @@ from services.api.models import (
 )
 from services.api.openapi import errors
 from services.domain import commands
-from services.domain.decider import OP_READ, OP_WRITE, decide
+from services.domain.decider import decide
 from services.domain.errors import FpgaNotIdle, InvalidRequest, NatsUnavailable, PayloadTooLarge
 
 MAX_WORD = 0xFFFF_FFFF

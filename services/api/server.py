@@ -16,8 +16,8 @@ from events.connection import (
     projections_credentials_from_env,
     wait_for_streams,
 )
-from events.provision import API_STREAMS
 from events.store import EventStore
+from events.streams import API_STREAMS
 from projections.keyring import KeyRing
 from projections.runner import ProjectionRunner
 from services.api.app import create_app

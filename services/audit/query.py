@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from events.codec import event_type
+from events.jobs import job_id_of
 from events.store import EventStore, Stored
 from events.subjects import board_type_filter
 
@@ -31,7 +32,7 @@ class HistoryFilter:
         if self.until is not None and e.occurred_at >= self.until:
             return False
         if self.job_id is not None:
-            job = getattr(e, "job_id", None) or getattr(e, "reset_job_id", None)
+            job = job_id_of(e)
             if job != self.job_id:
                 return False
         return self.owner is None or getattr(e, "owner", None) == self.owner

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from events.keys import KEY_STREAM, KeyLifecycle, KeyRevoked, all_keys_filter, decode_key_event
+from events.keys import KeyLifecycle, KeyRevoked, decode_key_event
 from events.store import EventStore
+from events.subjects import KEY_STREAM, all_keys_filter
 from projections import keys as key_fold
 from projections.keyring import KeyRing
 from projections.keys import KeyView

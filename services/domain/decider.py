@@ -14,6 +14,7 @@ from events.types import (
     SessionReleased,
     StreamOpened,
 )
+from events.wire import OP_WRITE
 from projections.views import BoardView, JobView, SessionView
 from services.domain.commands import (
     Cancel,
@@ -41,8 +42,6 @@ from services.domain.errors import (
     SessionExpiredError,
 )
 
-OP_WRITE = 1
-OP_READ = 2
 RESETTABLE = frozenset({"reserved", "error"})
 
 

@@ -12,8 +12,9 @@ import httpx
 import pytest
 from msgspec.structs import replace
 
-from events.keys import KEY_STREAM, KeyCreated, KeyRevoked, all_keys_filter, decode_key_event
+from events.keys import KeyCreated, KeyRevoked, decode_key_event
 from events.store import EventStore
+from events.subjects import KEY_STREAM, all_keys_filter
 from projections.keyring import KeyRing
 from projections.runner import ProjectionRunner
 from services.api.app import create_app

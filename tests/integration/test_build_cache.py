@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client as NATS
 
+from events.subjects import BUILD_BUCKET
 from hwbridge.build.design import Design
 from hwbridge.build.key import cache_key
-from hwbridge.cache import BUILD_BUCKET, BuildCache, pack_dir, unpack_dir
+from hwbridge.cache import BuildCache, pack_dir, unpack_dir
 from services.natsserver import NatsServer
 
 KEY = cache_key(Design(b"design", "migen"), "virtual")
@@ -21,7 +22,7 @@ KEY = cache_key(Design(b"design", "migen"), "virtual")
 
 async def test_miss_then_hit(nc: NATS) -> None:
     cache = BuildCache(nc)
-    assert await cache.get(KEY) is None  # creates the bucket on first use
+    assert await cache.get(KEY) is None
     assert await cache.meta(KEY) is None
     data = os.urandom(700_000)  # several object store chunks
     await cache.put(KEY, data, {"board_kind": "virtual", "job_id": "j1"})

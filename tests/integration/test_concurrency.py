@@ -170,7 +170,6 @@ async def replica(nats_server: NatsServer) -> AsyncIterator[httpx.AsyncClient]:
     """A second, independent API stack: its own connection, projections and app."""
     nc = await nats_server.connect()
     store = EventStore(nc)
-    await store.ensure_streams()
     runner = ProjectionRunner(store, range(10))
     await runner.start()
     keyring = KeyRing(store)

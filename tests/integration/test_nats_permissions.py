@@ -24,10 +24,16 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js import api
 
 from events.connection import NatsAuthError, NatsCredentials, connect
-from events.keys import KEY_STREAM
-from events.provision import BUILD_BUCKET, provision
 from events.store import EventStore
-from events.subjects import AUDIT_STREAM, AUDIT_SUBJECT, BOARD_STREAM, LOG_STREAM
+from events.streams import provision
+from events.subjects import (
+    AUDIT_STREAM,
+    AUDIT_SUBJECT,
+    BOARD_STREAM,
+    BUILD_BUCKET,
+    KEY_STREAM,
+    LOG_STREAM,
+)
 from events.types import BoardReset, JobQueued, LogAppended
 from events.wire import (
     OP_READ,
@@ -102,7 +108,7 @@ async def server(tmp_path: Path) -> AsyncIterator[NatsServer]:
     s = NatsServer(tmp_path / "nats", hosts=HOSTS)
     await s.start()
     admin = await s.connect(ADMIN)
-    await provision(EventStore(admin))
+    await provision(admin.jetstream())
     await admin.drain()
     yield s
     await s.stop()

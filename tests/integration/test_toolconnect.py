@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from events.store import EventStore
+from events.streams import provision
 from services.natsserver import REPO_ROOT, NatsServer
 from services.settings import Settings
 from services.toolconnect import DEFAULT_NATS, tool_url
@@ -32,7 +32,7 @@ async def test_tools_find_the_embedded_server_of_the_data_dir(
     bare = _keys_list({**env, "FPGA_CLOUD_DATA_DIR": str(nats_server.store_dir.parent)})
     assert bare.returncode == 2 and "FPGA_KEYS" in bare.stderr and "Traceback" not in bare.stderr
     nc = await nats_server.connect()
-    await EventStore(nc).ensure_streams()
+    await provision(nc.jetstream())
     await nc.drain()
     # The fixture's store is <tmp_path>/nats, as `fpga-cloud up` keeps it in <data dir>/nats.
     data_dir = nats_server.store_dir.parent

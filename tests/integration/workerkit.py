@@ -15,7 +15,7 @@ from events.types import (
 )
 from hwbridge.worker import BoardWorker
 from projections import board as board_fold
-from projections.job import job_id_of
+from events.jobs import job_id_of
 from projections.views import BoardView
 from tests.fakes import DESIGN
 from tests.fakes import reservation as reservation_events

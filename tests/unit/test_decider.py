@@ -7,15 +7,15 @@ from datetime import UTC, datetime
 
 import pytest
 
+from events.jobs import JobStatus, JobType
 from events.types import (
     JobCancelled,
     JobQueued,
-    JobType,
     ResetQueued,
     RunQueued,
     SessionReleased,
 )
-from projections.views import BoardState, BoardView, JobStatus, JobView, SessionView
+from projections.views import BoardState, BoardView, JobView, SessionView
 from services.domain.commands import Cancel, Release, Reset, Run, Submit
 from services.domain.decider import decide
 from services.domain.errors import (

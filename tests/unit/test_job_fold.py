@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 
+from events.jobs import job_id_of
 from events.types import (
     BoardEvent,
     BoardFaulted,
@@ -48,7 +49,7 @@ def track(job_id: uuid.UUID, events: Sequence[BoardEvent]) -> list[JobView | Non
     job: JobView | None = None
     out: list[JobView | None] = []
     for event in events:
-        if job_fold.job_id_of(event) == job_id:
+        if job_id_of(event) == job_id:
             job = job_fold.apply(job, event)
         out.append(job)
     return out
@@ -255,7 +256,7 @@ def test_reset_queued_creates_a_reset_job() -> None:
 
 def test_events_of_jobs_that_do_not_exist_create_nothing() -> None:
     assert job_fold.apply(None, BuildStarted(fpga_id=FPGA, job_id=uuid.uuid4())) is None
-    assert job_fold.job_id_of(BoardFaulted(fpga_id=FPGA, reason="x")) is None
+    assert job_id_of(BoardFaulted(fpga_id=FPGA, reason="x")) is None
 
 
 # ---------------------------------------------------------------------------------- Views

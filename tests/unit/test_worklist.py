@@ -76,7 +76,12 @@ def test_queued_build_item_carries_what_the_build_needs() -> None:
     wl = fold([queued(FPGA, job, owner="bob", sha="ef" * 32)])
     item = worklist.next_item(wl)
     assert item is not None
-    assert (item.job_id, item.kind, item.phase, item.attempt) == (job, "build", "queued", 0)
+    assert (item.job_id, item.kind, item.phase, item.attempt) == (
+        job,
+        "build_and_program",
+        "queued",
+        0,
+    )
     assert (item.owner, item.design_sha256) == ("bob", "ef" * 32)
 
 
@@ -92,7 +97,7 @@ def test_built_item_keeps_the_build_output() -> None:
 def test_restart_during_build_resumes_from_started_with_its_attempt() -> None:
     job = uuid.uuid4()
     wl = fold([queued(FPGA, job), BuildStarted(fpga_id=FPGA, job_id=job, attempt=2)])
-    assert todo(wl) == [(job, "build", "started")]
+    assert todo(wl) == [(job, "build_and_program", "started")]
     item = worklist.next_item(wl)
     assert item is not None and item.attempt == 2
 
@@ -214,7 +219,7 @@ def test_programmed_but_not_yet_opened_is_the_programmed_phase() -> None:
             Programmed(fpga_id=FPGA, job_id=job),
         ]
     )
-    assert todo(wl) == [(job, "build", "programmed")]
+    assert todo(wl) == [(job, "build_and_program", "programmed")]
     assert wl.loaded is not None and not wl.reserved
     wl = fold([opened(FPGA, job, uuid.uuid4())], wl)
     assert wl.items == () and wl.reserved
@@ -245,7 +250,7 @@ def test_a_redelivered_queue_event_does_not_duplicate_the_job() -> None:
     job = uuid.uuid4()
     event = queued(FPGA, job)
     wl = fold([event, event])
-    assert todo(wl) == [(job, "build", "queued")]
+    assert todo(wl) == [(job, "build_and_program", "queued")]
 
 
 def test_events_for_unknown_jobs_change_nothing_but_the_sequence() -> None:
