@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import msgspec
 
-from events.types import BoardEvent, LogAppended
+from events.types import BoardEvent, LogAppended, StoredEvent
 
 _encoder = msgspec.json.Encoder()
 _board_decoder: msgspec.json.Decoder[BoardEvent] = msgspec.json.Decoder(BoardEvent)
+_stored_decoder: msgspec.json.Decoder[StoredEvent] = msgspec.json.Decoder(StoredEvent)
 _log_decoder: msgspec.json.Decoder[LogAppended] = msgspec.json.Decoder(LogAppended)
 
 
-def encode(event: BoardEvent | LogAppended) -> bytes:
+def encode(event: StoredEvent | LogAppended) -> bytes:
     return _encoder.encode(event)
 
 
@@ -20,10 +21,15 @@ def decode_board_event(data: bytes) -> BoardEvent:
     return _board_decoder.decode(data)
 
 
+def decode_stored(data: bytes) -> StoredEvent:
+    """Decode any message of the board stream: a board's event or a farm aggregate's."""
+    return _stored_decoder.decode(data)
+
+
 def decode_log(data: bytes) -> LogAppended:
     return _log_decoder.decode(data)
 
 
-def event_type(event: BoardEvent | LogAppended) -> str:
+def event_type(event: StoredEvent | LogAppended) -> str:
     """The tag, which is also the last token of the event's subject."""
     return type(event).__name__

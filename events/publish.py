@@ -9,6 +9,8 @@ Every append of ours goes through :func:`publish_acked`: the server's answer is 
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -24,6 +26,12 @@ MSG_ID = "Nats-Msg-Id"
 EXPECTED_LAST_SUBJECT_SEQ = "Nats-Expected-Last-Subject-Sequence"
 EXPECTED_LAST_SUBJECT_SEQ_SUBJECT = "Nats-Expected-Last-Subject-Sequence-Subject"
 EXPECTED_LAST_SEQ = "Nats-Expected-Last-Sequence"
+BATCH_ID = "Nats-Batch-Id"
+BATCH_SEQUENCE = "Nats-Batch-Sequence"
+BATCH_COMMIT = "Nats-Batch-Commit"
+
+#: One message of an atomic batch: subject, payload, headers (its checks).
+Message = tuple[str, bytes, dict[str, str]]
 
 
 class _ApiError(msgspec.Struct):
@@ -61,7 +69,34 @@ async def publish_acked(
         nats.errors.TimeoutError: no acknowledgement within ``timeout`` seconds.
     """
     reply = await nc.request(subject, payload, timeout=timeout, headers=headers)
-    ack = _ack_decoder.decode(reply.data)
+    return _read_ack(reply.data)
+
+
+async def publish_batch(nc: NATS, messages: Sequence[Message], *, timeout: float) -> Appended:
+    """Publish messages to one stream as an atomic batch: all are stored, in order, or none.
+
+    Each message's expected-sequence headers are checked against the stream as the batch
+    leaves it (earlier messages of the batch included). The returned sequence is the last
+    message's.
+
+    Raises:
+        WrongExpectedSequence, EventStoreError, nats.errors.TimeoutError: as
+            :func:`publish_acked`, for the whole batch.
+    """
+    batch = uuid.uuid4().hex
+    *first, last = messages
+    for n, (subject, payload, headers) in enumerate(first, 1):
+        await nc.publish(
+            subject, payload, headers={**headers, BATCH_ID: batch, BATCH_SEQUENCE: str(n)}
+        )
+    subject, payload, headers = last
+    commit = {**headers, BATCH_ID: batch, BATCH_SEQUENCE: str(len(messages)), BATCH_COMMIT: "1"}
+    reply = await nc.request(subject, payload, timeout=timeout, headers=commit)
+    return _read_ack(reply.data)
+
+
+def _read_ack(data: bytes) -> Appended:
+    ack = _ack_decoder.decode(data)
     if ack.error is not None:
         if ack.error.err_code == WRONG_LAST_SEQUENCE:
             match = _ACTUAL_SEQ.search(ack.error.description)

@@ -24,7 +24,9 @@ from events.publish import (
     EXPECTED_LAST_SUBJECT_SEQ_SUBJECT,
     MSG_ID,
     Appended,
+    Message,
     publish_acked,
+    publish_batch,
 )
 from events.subjects import (
     BOARD_STREAM,
@@ -32,9 +34,11 @@ from events.subjects import (
     LOG_STREAM,
     board_filter,
     board_subject,
+    holdings_filter,
+    holdings_subject,
     log_subject,
 )
-from events.types import BoardEvent, LogAppended
+from events.types import BoardClaimed, BoardEvent, LogAppended, StoredEvent
 
 #: The largest stream sequence a client may name (JetStream's are unsigned 64-bit; ours are
 #: bounded to what every JSON and HTTP client reads as a signed one).
@@ -103,6 +107,35 @@ class EventStore:
         subject = board_subject(event.fpga_id, event_type(event))
         return await self._publish(subject, encode(event), headers)
 
+    async def append_together(self, *appends: tuple[StoredEvent, int]) -> Appended:
+        """Append events to several aggregates at once: all are stored, in order, or none.
+
+        Args:
+            appends: each event with the last sequence of its aggregate (a board, or a farm
+                aggregate such as a key's holdings) the decision was based on.
+
+        Raises:
+            WrongExpectedSequence: another writer appended to one of the aggregates first.
+            EventStoreError: the server refused the batch.
+        """
+        messages: list[Message] = []
+        for event, expected in appends:
+            if isinstance(event, BoardClaimed):
+                subject = holdings_subject(event.owner, event_type(event))
+                scope = holdings_filter(event.owner)
+            else:
+                subject, scope = (
+                    board_subject(event.fpga_id, event_type(event)),
+                    board_filter(event.fpga_id),
+                )
+            headers = {
+                MSG_ID: event.event_id,
+                EXPECTED_LAST_SUBJECT_SEQ: str(expected),
+                EXPECTED_LAST_SUBJECT_SEQ_SUBJECT: scope,
+            }
+            messages.append((subject, encode(event), headers))
+        return await publish_batch(self._nc, messages, timeout=self._timeout)
+
     async def append_log(self, entry: LogAppended) -> Appended:
         """Append log lines of a job to the log stream (no concurrency check: logs only grow)."""
         return await self._publish(log_subject(entry.fpga_id, entry.job_id), encode(entry), None)
@@ -132,7 +165,11 @@ class EventStore:
             yield Stored(stream_seq(msg), decode_board_event(msg.data))
 
     async def read_raw(
-        self, subject_filter: str, *, start_seq: int = 1, stream: str = BOARD_STREAM
+        self,
+        subject_filter: str | tuple[str, ...],
+        *,
+        start_seq: int = 1,
+        stream: str = BOARD_STREAM,
     ) -> AsyncGenerator[RawStored, None]:
         """Stored messages as they are (subject, bytes, time) from ``start_seq`` up to now."""
         async for msg in self._drain(subject_filter, stream, start_seq):
@@ -155,7 +192,9 @@ class EventStore:
         subject = log_subject(fpga_id, job_id)
         return [decode_log(msg.data) async for msg in self._drain(subject, LOG_STREAM, 1)]
 
-    async def _drain(self, subject_filter: str, stream: str, start_seq: int) -> AsyncIterator[Msg]:
+    async def _drain(
+        self, subject_filter: str | tuple[str, ...], stream: str, start_seq: int
+    ) -> AsyncIterator[Msg]:
         """The messages a filter holds now, in order; then the consumer is removed."""
         queue: asyncio.Queue[Msg] = asyncio.Queue()
 
@@ -172,21 +211,27 @@ class EventStore:
 
     async def subscribe(
         self,
-        subject_filter: str,
+        subject_filter: str | tuple[str, ...],
         callback: Callable[[Msg], Awaitable[None]],
         *,
         start_seq: int = 1,
         stream: str = BOARD_STREAM,
     ) -> JetStreamContext.PushSubscription:
-        """An ordered, ack-free push consumer from ``start_seq``: the server resends on gaps."""
+        """An ordered, ack-free push consumer from ``start_seq``: the server resends on gaps.
+
+        Args:
+            subject_filter: one filter, or several (their messages arrive in stream order).
+        """
+        filters = (subject_filter,) if isinstance(subject_filter, str) else subject_filter
         config = api.ConsumerConfig(
             deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
             opt_start_seq=max(1, start_seq),
             ack_policy=api.AckPolicy.NONE,
             inactive_threshold=300.0,
+            filter_subjects=list(filters) if len(filters) > 1 else None,
         )
         return await self._js.subscribe(
-            subject_filter,
+            filters[0],
             cb=callback,
             stream=stream,
             config=config,

@@ -19,16 +19,20 @@ from events.subjects import (
     BOARD_SUBJECT_ROOT,
     BUILD_BUCKET,
     DESIGN_BUCKET,
+    FARM_SUBJECT_ROOT,
     KEY_STREAM,
     KEY_SUBJECT_ROOT,
     LOG_STREAM,
     LOG_SUBJECT_ROOT,
 )
 
-# Board events are the source of truth: kept forever, never discarded.
+# Board events are the source of truth: kept forever, never discarded. The farm's aggregates
+# (what each key holds) live beside them, so that one atomic batch can append to a board and
+# to an aggregate, each with its expected sequence.
 BOARD_STREAM_CONFIG = api.StreamConfig(
     name=BOARD_STREAM,
-    subjects=[f"{BOARD_SUBJECT_ROOT}.*.*"],
+    subjects=[f"{BOARD_SUBJECT_ROOT}.*.*", f"{FARM_SUBJECT_ROOT}.*.*"],
+    allow_atomic=True,
     storage=api.StorageType.FILE,
     retention=api.RetentionPolicy.LIMITS,
     discard=api.DiscardPolicy.NEW,
@@ -75,10 +79,6 @@ KEY_STREAM_CONFIG = api.StreamConfig(
 )
 
 STREAM_CONFIGS = (BOARD_STREAM_CONFIG, LOG_STREAM_CONFIG, AUDIT_STREAM_CONFIG, KEY_STREAM_CONFIG)
-
-#: Largest design the service accepts in any configuration: a design is stored as one chunk,
-#: one message, under nats.conf's ``max_payload`` (1 MB) with room for the headers.
-MAX_DESIGN_BYTES = 1000 * 1024
 
 DESIGN_BUCKET_CONFIG = api.ObjectStoreConfig(
     bucket=DESIGN_BUCKET,

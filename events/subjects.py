@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 BOARD_STREAM = "FPGA"
@@ -12,6 +13,9 @@ DESIGN_BUCKET = "fpga-designs"
 BUILD_BUCKET = "fpga-builds"
 
 BOARD_SUBJECT_ROOT = "fpga"
+#: Rules that span boards (what one key holds) are aggregates of their own, on the board
+#: stream beside the boards: ``fpgafarm.<aggregate>.<Type>``.
+FARM_SUBJECT_ROOT = "fpgafarm"
 LOG_SUBJECT_ROOT = "fpgalog"
 AUDIT_SUBJECT = "fpgaaudit.chain"
 WISHBONE_SUBJECT_ROOT = "fpgawb"
@@ -31,6 +35,28 @@ def board_filter(fpga_id: int) -> str:
 
 def all_boards_filter() -> str:
     return f"{BOARD_SUBJECT_ROOT}.>"
+
+
+def holdings_subject(owner: str, event_type: str) -> str:
+    """``fpgafarm.key-<hash>.BoardClaimed``: the boards one API key holds, as one aggregate.
+
+    The key id is hashed into one subject token (key ids may hold characters subjects may not).
+    """
+    token = hashlib.sha256(owner.encode()).hexdigest()[:32]
+    return f"{FARM_SUBJECT_ROOT}.key-{token}.{event_type}"
+
+
+def holdings_filter(owner: str) -> str:
+    """Every event of one key's holdings: the consistency boundary of its board limit."""
+    return holdings_subject(owner, "*")
+
+
+def all_farm_filter() -> str:
+    return f"{FARM_SUBJECT_ROOT}.>"
+
+
+#: Every subject of the board stream: what the audit chain links and the views fold.
+BOARD_STREAM_FILTERS = (all_boards_filter(), all_farm_filter())
 
 
 def log_subject(fpga_id: int, job_id: uuid.UUID) -> str:

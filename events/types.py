@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 
 import msgspec
 
+from events.settings import DEFAULT_LEASE_SECONDS, DEFAULT_MAX_SESSION_SECONDS
+
 SCHEMA_VERSION = 1
 
 
@@ -45,6 +47,10 @@ class JobQueued(Event, tag=True, frozen=True, kw_only=True):
     """The design's language (``events.designs.LANGUAGES``), told from the upload."""
     top: str | None = None
     """The top class or module the user named, if any (else the language's default)."""
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
+    """The lease of the session this job opens, decided with the submit."""
+    max_session_seconds: int = DEFAULT_MAX_SESSION_SECONDS
+    """The longest that session may last, renewals included, decided with the submit."""
 
 
 class BuildStarted(Event, tag=True, frozen=True, kw_only=True):
@@ -96,12 +102,17 @@ class ProgrammingFailed(Event, tag=True, frozen=True, kw_only=True):
 
 
 class SessionOpened(Event, tag=True, frozen=True, kw_only=True):
-    """The board is reserved for the owner of the design; the build job is complete."""
+    """The board is reserved for the owner of the design; the build job is complete.
+
+    The lengths are the job's (``JobQueued``): every renewal reads them from here.
+    """
 
     job_id: uuid.UUID
     session_id: uuid.UUID
     owner: str
     expires_at: datetime
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
+    max_session_seconds: int = DEFAULT_MAX_SESSION_SECONDS
 
 
 class SessionReleased(Event, tag=True, frozen=True, kw_only=True):
@@ -263,6 +274,24 @@ BoardEvent = (
 BOARD_EVENT_TYPES: tuple[type[Event], ...] = BoardEvent.__args__
 #: Every board event's type name: its tag, and the last token of its subject.
 BOARD_EVENT_NAMES: frozenset[str] = frozenset(t.__name__ for t in BOARD_EVENT_TYPES)
+
+
+class BoardClaimed(Event, tag=True, frozen=True, kw_only=True):
+    """An API key's submit took a board: the key's holdings aggregate moves on.
+
+    Appended in one atomic batch with the submit's ``JobQueued``, each with its expected
+    sequence, so two API replicas deciding for the same key cannot both pass its board limit.
+    """
+
+    owner: str
+    job_id: uuid.UUID
+    held: int
+    """Boards the key held when this was decided, this one not counted."""
+
+
+#: Events of the farm's aggregates (on ``fpgafarm.*``), beside the boards' on the board stream.
+FarmEvent = BoardClaimed
+StoredEvent = BoardEvent | FarmEvent
 
 
 class LogAppended(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=True):

@@ -1,13 +1,8 @@
 """``python -m hwbridge``: the board workers of this host (``fpga-cloud hwbridge`` runs this).
 
-Configured by the environment: ``NATS_URL`` (required), ``FPGA_CLOUD_NATS_USER`` (default
-``hwbridge-<host>``) and ``FPGA_CLOUD_NATS_PASSWORD``, ``FPGA_CLOUD_DATA_DIR``,
-``FPGA_CLOUD_INVENTORY`` (board inventory TOML; default 10 virtual boards),
-``FPGA_CLOUD_HWBRIDGE_HOST`` (which inventory host this is; default ``local``),
-``FPGA_CLOUD_LEASE_SECONDS``, ``FPGA_CLOUD_BUILD_TIMEOUT_S``, ``FPGA_CLOUD_BUILD_MEMORY_MB``,
-``FPGA_CLOUD_BUILD_CPU_S``, ``FPGA_CLOUD_BUILD_FILE_MB``, ``FPGA_CLOUD_BUILD_PROCESSES``,
-``FPGA_CLOUD_SANDBOX_USER``, ``FPGA_CLOUD_BUILD_SLOTS``, ``FPGA_CLOUD_STREAM_REPLICAS``,
-``FPGA_CLOUD_KIT_DIR``.
+Configured by the environment, as ``events.settings.Settings`` reads it (``NATS_URL`` is
+required), and ``FPGA_CLOUD_NATS_USER`` (default ``hwbridge-<host>``) with
+``FPGA_CLOUD_NATS_PASSWORD``.
 """
 
 from __future__ import annotations
@@ -15,9 +10,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from pathlib import Path
+
+from msgspec.structs import replace
 
 from events.boards import parse_board_ids
 from events.connection import (
@@ -27,10 +23,10 @@ from events.connection import (
     forget_credentials_env,
     hwbridge_user,
 )
-from hwbridge.build.limits import BuildLimits
-from hwbridge.inventory import InventoryError, inventory_from_env
+from events.settings import Settings
+from hwbridge.inventory import InventoryError, load_inventory
 from hwbridge.main import BridgeConfig, serve
-from hwbridge.sandbox import DEFAULT_USER, SandboxError, SandboxUser
+from hwbridge.sandbox import SandboxError, SandboxUser
 from hwbridge.sandbox.identity import service_is_root
 
 EXIT_CONFIG = 2
@@ -38,38 +34,22 @@ EXIT_CONFIG = 2
 
 def config_from_env(boards: str | None, data_dir: str | None) -> BridgeConfig:
     """Raises InventoryError or ValueError on bad configuration."""
-    e = os.environ
-    nats_url = e.get("NATS_URL")
-    if not nats_url:
+    settings = Settings.from_env()
+    if boards:
+        settings = replace(settings, fpga_ids=parse_board_ids(boards))
+    if data_dir:
+        settings = replace(settings, data_dir=Path(data_dir))
+    if not settings.nats_url:
         raise ValueError("NATS_URL is not set: point it at the service's NATS server")
-    limits = BuildLimits(
-        timeout_s=float(e.get("FPGA_CLOUD_BUILD_TIMEOUT_S", "300")),
-        memory_bytes=int(e.get("FPGA_CLOUD_BUILD_MEMORY_MB", "2048")) * 1024**2,
-        cpu_seconds=int(e.get("FPGA_CLOUD_BUILD_CPU_S", "600")),
-        max_file_bytes=int(e.get("FPGA_CLOUD_BUILD_FILE_MB", "512")) * 1024**2,
-        max_processes=int(e.get("FPGA_CLOUD_BUILD_PROCESSES", "512")),
-    )
-    sandbox_user = e.get("FPGA_CLOUD_SANDBOX_USER", DEFAULT_USER)
     if service_is_root():
         try:
-            SandboxUser.resolve(sandbox_user)
+            SandboxUser.resolve(settings.sandbox_user)
         except SandboxError as exc:
             raise ValueError(f"FPGA_CLOUD_SANDBOX_USER: {exc}") from None
-    inventory = inventory_from_env()
-    host = e.get("FPGA_CLOUD_HWBRIDGE_HOST", "local")
     return BridgeConfig(
-        nats_url=nats_url,
-        fpga_ids=parse_board_ids(boards or e.get("FPGA_CLOUD_BOARDS", "0-9")),
-        data_dir=Path(data_dir or e.get("FPGA_CLOUD_DATA_DIR", "var")).resolve(),
-        host=host,
-        credentials=credentials_from_env(hwbridge_user(host), e),
-        inventory=inventory,
-        lease_seconds=int(e.get("FPGA_CLOUD_LEASE_SECONDS", "3600")),
-        stream_replicas=int(e.get("FPGA_CLOUD_STREAM_REPLICAS", "1")),
-        build_slots=int(e.get("FPGA_CLOUD_BUILD_SLOTS", "0")) or os.cpu_count() or 1,
-        build_limits=limits,
-        sandbox_user=sandbox_user,
-        kit_dir=Path(e["FPGA_CLOUD_KIT_DIR"]).resolve() if e.get("FPGA_CLOUD_KIT_DIR") else None,
+        settings=settings,
+        credentials=credentials_from_env(hwbridge_user(settings.hwbridge_host)),
+        inventory=load_inventory(settings.inventory),
     )
 
 
@@ -82,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.check_inventory:
         try:
-            inventory_from_env()
-        except InventoryError as exc:
+            load_inventory(Settings.from_env().inventory)
+        except (InventoryError, ValueError) as exc:
             print(f"fpga-cloud: {exc}", file=sys.stderr)
             return EXIT_CONFIG
         return 0

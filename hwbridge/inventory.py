@@ -8,14 +8,12 @@ one :class:`InventoryError`.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-INVENTORY_ENV = "FPGA_CLOUD_INVENTORY"
 DRIVERS = ("virtual", "ecp5_evn")
 DEFAULT_HOST = "local"
 DEFAULT_BAUDRATE = 115_200
@@ -234,9 +232,3 @@ def load_inventory(path: Path | None, *, max_fpga_id: int = MAX_FPGA_ID) -> Inve
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InventoryError(str(path), [f"not valid TOML: {exc}"]) from None
     return parse_inventory(data, source=Path(path), max_fpga_id=max_fpga_id)
-
-
-def inventory_from_env(env: Mapping[str, str] | None = None) -> Inventory:
-    """:func:`load_inventory` with the path from ``FPGA_CLOUD_INVENTORY`` (unset: default)."""
-    value = (os.environ if env is None else env).get(INVENTORY_ENV, "").strip()
-    return load_inventory(Path(value) if value else None)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from events.connection import NatsCredentials, connect, wait_for_streams
+from events.settings import Settings
 from events.store import EventStore
 from events.streams import HWBRIDGE_STREAMS
 from events.subjects import board_type_filter
@@ -21,7 +21,7 @@ from hwbridge.drivers.base import BoardDriver
 from hwbridge.drivers.ecp5 import Ecp5Board
 from hwbridge.drivers.virtual import VirtualBoard
 from hwbridge.inventory import BoardConfig, Inventory, default_inventory
-from hwbridge.sandbox import DEFAULT_USER, Namespaces, Sandbox, harden_data_dir
+from hwbridge.sandbox import Namespaces, Sandbox, harden_data_dir
 from hwbridge.virtual.constants import BOARD_KIND as VIRTUAL
 from hwbridge.worker import BoardWorker
 
@@ -31,35 +31,37 @@ _background: set[asyncio.Task[None]] = set()
 
 @dataclass(frozen=True)
 class BridgeConfig:
-    """What one hwbridge host runs: its boards, where it keeps builds, and its limits."""
+    """What one hwbridge host runs: the service's settings, its NATS user and its boards."""
 
-    nats_url: str
-    fpga_ids: tuple[int, ...]
-    data_dir: Path
-    host: str = "local"
+    settings: Settings
     credentials: NatsCredentials | None = None
     """This host's NATS user (``hwbridge-<host>``) and password; None: an open server."""
     inventory: Inventory = field(default_factory=default_inventory)
-    lease_seconds: int = 3600
-    stream_replicas: int = 1
-    build_slots: int = field(default_factory=lambda: os.cpu_count() or 1)
-    build_limits: BuildLimits = field(default_factory=BuildLimits)
-    #: Who builds and simulations run as when the service runs as root.
-    sandbox_user: str = DEFAULT_USER
-    #: Where this host keeps its kits (default ``<data_dir>/builds/kits``).
-    kit_dir: Path | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir.resolve()
+
+    @property
+    def host(self) -> str:
+        return self.settings.hwbridge_host
+
+    @property
+    def build_limits(self) -> BuildLimits:
+        return BuildLimits.from_settings(self.settings)
 
     def sandbox(self) -> Sandbox:
         """The sandbox of every build and simulation: the data directory hidden from them."""
-        return Sandbox(user=self.sandbox_user, hidden=(self.data_dir,))
+        return Sandbox(user=self.settings.sandbox_user, hidden=(self.data_dir,))
 
     def kits(self) -> KitStore:
         """The host's kits, built in the builds' sandbox."""
-        return KitStore(self.kit_dir or self.data_dir / "builds" / "kits", self.sandbox())
+        return KitStore(self.settings.kits_dir.resolve(), self.sandbox())
 
     def boards(self) -> list[BoardConfig]:
-        """This host's boards, limited to ``fpga_ids``."""
-        return [b for b in self.inventory.for_host(self.host) if b.fpga_id in self.fpga_ids]
+        """This host's boards, limited to the settings' board ids."""
+        ids = self.settings.fpga_ids
+        return [b for b in self.inventory.for_host(self.host) if b.fpga_id in ids]
 
 
 def registration(board: BoardConfig) -> BoardRegistered:
@@ -95,14 +97,15 @@ def make_driver(
     sandbox = config.sandbox()
     if board.driver == "ecp5_evn":
         return Ecp5Board(board, config.data_dir, cache=cache, limits=config.build_limits,
-                         build_slots=slots, sandbox=sandbox)  # fmt: skip
+                         build_slots=slots, sandbox=sandbox,
+                         tool=config.settings.openfpgaloader)  # fmt: skip
     return VirtualBoard(board.fpga_id, config.data_dir, config.build_limits, cache=cache,
                         sandbox=sandbox, kits=kits)  # fmt: skip
 
 
 async def start_workers(store: EventStore, config: BridgeConfig) -> list[BoardWorker]:
     """Register the boards, then create and start one worker each (each replays its history)."""
-    slots = asyncio.Semaphore(max(1, config.build_slots))
+    slots = asyncio.Semaphore(config.settings.build_slot_count)
     cache = BuildCache(store.nc)
     kits = config.kits()
     boards = config.boards()
@@ -118,7 +121,6 @@ async def start_workers(store: EventStore, config: BridgeConfig) -> list[BoardWo
             board.fpga_id,
             make_driver(board, config, cache, slots, kits),
             build_slots=slots,
-            lease_seconds=config.lease_seconds,
         )
         for board in boards
     ]
@@ -167,7 +169,7 @@ async def serve(config: BridgeConfig) -> None:
     allowed = await asyncio.to_thread(config.sandbox().allowed)
     log.info("builds and simulations run sandboxed (%s)", _describe(config.sandbox(), allowed))
     nc = await connect(
-        config.nats_url,
+        config.settings.nats_url or "",
         config.credentials,
         name=f"hwbridge {config.host}",
         max_reconnect_attempts=-1,

@@ -36,6 +36,7 @@ from events.types import (
     RunStarted,
     SessionOpened,
 )
+from events.watermark import Watermark
 from hwbridge import worklist
 from hwbridge.build.design import Design
 from hwbridge.drivers.base import BoardDriver, BuildError, BuildOutput, DriverError
@@ -62,17 +63,15 @@ class BoardWorker:
         driver: BoardDriver,
         *,
         build_slots: asyncio.Semaphore,
-        lease_seconds: int,
     ) -> None:
         self._store = store
         self.fpga_id = fpga_id
         self._driver = driver
         self._slots = build_slots
-        self._lease = timedelta(seconds=lease_seconds)
         self.wl = worklist.Worklist(fpga_id=fpga_id)
         self._responder = WishboneResponder(store.nc, fpga_id, driver, lambda: self.wl.session_id)
         self._dirty = asyncio.Event()
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._watermark = Watermark()
         self._sub: JetStreamContext.PushSubscription | None = None
         self._task: asyncio.Task[None] | None = None
         self._caught_up = asyncio.Event()
@@ -115,29 +114,17 @@ class BoardWorker:
         self._seen += 1
         if not self._caught_up.is_set() and self.backlog is not None and self._seen >= self.backlog:
             self._caught_up.set()
-        if self._waiters:
-            done = [(t, f) for t, f in self._waiters if t <= seq]
-            self._waiters = [(t, f) for t, f in self._waiters if t > seq]
-            for _, fut in done:
-                if not fut.done():
-                    fut.set_result(None)
+        self._watermark.advance(seq)
         self._dirty.set()
-
-    async def _wait_for(self, seq: int) -> None:
-        if self.wl.last_seq >= seq:
-            return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append((seq, fut))
-        await asyncio.wait_for(fut, 10.0)
 
     async def _append(self, event: BoardEvent, *, claim: bool = False) -> bool:
         """Append and wait until folded; a claim fails (False) if the board moved meanwhile."""
         try:
             done = await self._store.append(event, expected_seq=self.wl.last_seq if claim else None)
         except WrongExpectedSequence as conflict:
-            await self._wait_for(conflict.actual or self.wl.last_seq + 1)
+            await self._watermark.wait_for(conflict.actual or self.wl.last_seq + 1)
             return False
-        await self._wait_for(done.seq)
+        await self._watermark.wait_for(done.seq)
         return True
 
     async def _loop(self) -> None:
@@ -295,7 +282,9 @@ class BoardWorker:
             job_id=item.job_id,
             session_id=uuid.uuid4(),
             owner=item.owner,
-            expires_at=datetime.now(UTC) + self._lease,
+            expires_at=datetime.now(UTC) + timedelta(seconds=item.lease_seconds),
+            lease_seconds=item.lease_seconds,
+            max_session_seconds=item.max_session_seconds,
         )
         return await self._append(opened)
 

@@ -9,6 +9,7 @@ import msgspec
 from msgspec.structs import replace
 
 from events.jobs import JobType, job_ended, job_opened
+from events.settings import DEFAULT_LEASE_SECONDS, DEFAULT_MAX_SESSION_SECONDS
 from events.types import (
     BoardEvent,
     BoardFaulted,
@@ -46,6 +47,8 @@ class WorkItem(msgspec.Struct, frozen=True, kw_only=True):
     design_sha256: str = ""
     language: str = "migen"
     top: str | None = None
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
+    max_session_seconds: int = DEFAULT_MAX_SESSION_SECONDS
     run: RunQueued | None = None
     built: BuildSucceeded | None = None
 
@@ -76,7 +79,11 @@ def apply(wl: Worklist, event: BoardEvent, seq: int) -> Worklist:
         item = WorkItem(job_id=opened.job_id, kind=opened.type, owner=opened.owner)
         match event:
             case JobQueued(design_sha256=sha, language=lang, top=top):
-                item = replace(item, design_sha256=sha, language=lang, top=top)
+                item = replace(
+                    item, design_sha256=sha, language=lang, top=top,
+                    lease_seconds=event.lease_seconds,
+                    max_session_seconds=event.max_session_seconds,
+                )  # fmt: skip
             case RunQueued():
                 item = replace(item, run=event)
             case _:  # a reset: the session ends here

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from msgspec.structs import replace
 
 from events.jobs import job_ended
@@ -71,6 +73,8 @@ def apply(board: BoardView, event: BoardEvent, seq: int) -> BoardView:
                 owner=owner,
                 expires_at=expires,
                 opened_at=event.occurred_at,
+                lease_seconds=event.lease_seconds,
+                ends_by=event.occurred_at + timedelta(seconds=event.max_session_seconds),
             )
             return replace(
                 board,

@@ -11,6 +11,7 @@ from nats.js import JetStreamContext
 from events.keys import decode_key_event
 from events.store import EventStore, stream_seq
 from events.subjects import KEY_STREAM, all_keys_filter
+from events.watermark import Watermark
 from projections import keys as key_fold
 from projections.keys import KeyView
 
@@ -21,8 +22,7 @@ class KeyRing:
     def __init__(self, store: EventStore) -> None:
         self._store = store
         self.keys: dict[str, KeyView] = {}
-        self.applied_seq = 0
-        self._changed = asyncio.Condition()
+        self._watermark = Watermark()
         self._sub: JetStreamContext.PushSubscription | None = None
         # Catch-ups are numbered as they begin; one that began after a caller asked serves it.
         self._catch_up_lock = asyncio.Lock()
@@ -46,15 +46,13 @@ class KeyRing:
 
     async def _on_msg(self, msg: Msg) -> None:
         seq = stream_seq(msg)
-        if seq <= self.applied_seq:
+        if seq <= self._watermark.seq:
             return
         event = decode_key_event(msg.data)
         view = key_fold.apply(self.keys.get(event.key_id), event)
         if view is not None:
             self.keys[event.key_id] = view
-        self.applied_seq = seq
-        async with self._changed:
-            self._changed.notify_all()
+        self._watermark.advance(seq)
 
     async def catch_up(self, timeout: float = 2.0) -> None:
         """Fold every key event stored before this call, e.g. a key issued a moment ago by the
@@ -78,5 +76,4 @@ class KeyRing:
 
     async def wait_for(self, seq: int, timeout: float = 10.0) -> None:
         """Return once the key event at ``seq`` (or a later one) is folded."""
-        async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(lambda: self.applied_seq >= seq), timeout)
+        await self._watermark.wait_for(seq, timeout)

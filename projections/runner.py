@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import Callable, Iterable
@@ -10,11 +9,19 @@ from collections.abc import Callable, Iterable
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from events.codec import decode_board_event, decode_log
+from events.codec import decode_log, decode_stored
 from events.jobs import job_id_of
 from events.store import EventStore, stream_seq
-from events.subjects import LOG_STREAM, all_boards_filter, all_logs_filter
-from events.types import BoardEvent, LogAppended, StreamClosed, StreamOpened
+from events.subjects import BOARD_STREAM_FILTERS, LOG_STREAM, all_logs_filter
+from events.types import (
+    BoardClaimed,
+    BoardEvent,
+    LogAppended,
+    StoredEvent,
+    StreamClosed,
+    StreamOpened,
+)
+from events.watermark import Watermark
 from projections import board as board_fold
 from projections import job as job_fold
 from projections import logs as log_fold
@@ -30,13 +37,18 @@ class Views:
         self.logs: dict[uuid.UUID, LogView] = {}
         self.open_streams: dict[uuid.UUID, StreamOpened] = {}
         """Wishbone streams opened and not yet recorded as closed, by stream id."""
+        self.holdings_seq: dict[str, int] = {}
+        """Each key's last ``BoardClaimed``: its holdings aggregate's expected sequence."""
         self.applied_seq = 0
 
-    def apply(self, seq: int, event: BoardEvent) -> None:
-        """Fold one board event (a redelivered or older sequence is ignored)."""
+    def apply(self, seq: int, event: StoredEvent) -> None:
+        """Fold one event of the board stream (a redelivered or older sequence is ignored)."""
         if seq <= self.applied_seq:
             return
         self.applied_seq = seq
+        if isinstance(event, BoardClaimed):
+            self.holdings_seq[event.owner] = seq
+            return
         board = self.boards.get(event.fpga_id)
         if board is not None:
             self.boards[event.fpga_id] = board_fold.apply(board, event, seq)
@@ -45,10 +57,21 @@ class Views:
         elif isinstance(event, StreamClosed):
             self.open_streams.pop(event.stream_id, None)
         job_id = job_id_of(event)
-        if isinstance(job_id, uuid.UUID):
+        if job_id is not None:
             job = job_fold.apply(self.jobs.get(job_id), event)
             if job is not None:
                 self.jobs[job_id] = job
+
+    def boards_held(self, owner: str) -> int:
+        """Boards ``owner`` holds: reserved by it, or with its build job queued or running."""
+        held = 0
+        for board in self.boards.values():
+            if board.session is not None:
+                held += board.session.owner == owner
+            elif board.current_job_type == "build_and_program" and board.current_job_id:
+                job = self.jobs.get(board.current_job_id)
+                held += job is not None and job.owner == owner
+        return held
 
 
 class ProjectionRunner:
@@ -57,14 +80,14 @@ class ProjectionRunner:
     def __init__(self, store: EventStore, fpga_ids: Iterable[int]) -> None:
         self._store = store
         self.views = Views(fpga_ids)
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._watermark = Watermark()
         self._subs: list[JetStreamContext.PushSubscription] = []
         self._listeners: list[Callable[[int, BoardEvent], None]] = []
         self._log_listeners: list[Callable[[LogAppended], None]] = []
         self.log_seq = 0
 
     def add_listener(self, listener: Callable[[int, BoardEvent], None]) -> None:
-        """Called after each applied event (e.g. to drop a cached response)."""
+        """Called after each applied board event (e.g. to feed live subscribers)."""
         self._listeners.append(listener)
 
     def add_log_listener(self, listener: Callable[[LogAppended], None]) -> None:
@@ -74,7 +97,7 @@ class ProjectionRunner:
     async def start(self) -> None:
         """Subscribe from the beginning and return once the views have caught up with now."""
         target = await self._store.last_seq()
-        self._subs.append(await self._store.subscribe(all_boards_filter(), self._on_board))
+        self._subs.append(await self._store.subscribe(BOARD_STREAM_FILTERS, self._on_board))
         self._subs.append(
             await self._store.subscribe(all_logs_filter(), self._on_log, stream=LOG_STREAM)
         )
@@ -88,12 +111,12 @@ class ProjectionRunner:
 
     async def _on_board(self, msg: Msg) -> None:
         seq = stream_seq(msg)
-        event = decode_board_event(msg.data)
+        event = decode_stored(msg.data)
         self.views.apply(seq, event)
-        for listener in self._listeners:
-            listener(seq, event)
-        if self._waiters:
-            self._wake(seq)
+        if not isinstance(event, BoardClaimed):
+            for listener in self._listeners:
+                listener(seq, event)
+        self._watermark.advance(seq)
 
     async def _on_log(self, msg: Msg) -> None:
         entry = decode_log(msg.data)
@@ -102,20 +125,6 @@ class ProjectionRunner:
         for listener in self._log_listeners:
             listener(entry)
 
-    def _wake(self, seq: int) -> None:
-        still: list[tuple[int, asyncio.Future[None]]] = []
-        for target, fut in self._waiters:
-            if target <= seq:
-                if not fut.done():
-                    fut.set_result(None)
-            else:
-                still.append((target, fut))
-        self._waiters = still
-
     async def wait_for(self, seq: int, timeout: float = 10.0) -> None:
         """Return once the event at ``seq`` (or a later one) is folded: read-your-writes."""
-        if self.views.applied_seq >= seq:
-            return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append((seq, fut))
-        await asyncio.wait_for(fut, timeout)
+        await self._watermark.wait_for(seq, timeout)

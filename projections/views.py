@@ -9,6 +9,7 @@ from typing import Literal
 import msgspec
 
 from events.jobs import JobStatus, JobType
+from events.settings import DEFAULT_LEASE_SECONDS
 
 BoardState = Literal["idle", "queued", "building", "programming", "reserved", "error"]
 
@@ -19,6 +20,10 @@ class SessionView(msgspec.Struct, frozen=True, kw_only=True):
     owner: str
     expires_at: datetime
     opened_at: datetime | None = None
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
+    """What each use renews the lease to (from now)."""
+    ends_by: datetime | None = None
+    """No renewal goes past this (the session's maximum length after it opened)."""
 
 
 class BoardView(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,8 +14,9 @@ from typing import Any
 
 import msgspec
 
+from events.boards import parse_board_ids
 from events.connection import NatsAuthError, StreamsMissing
-from services.settings import Settings, parse_board_ids
+from events.settings import Settings
 from services.toolconnect import NatsUnreachable
 
 

@@ -29,10 +29,10 @@ from events.connection import (
     connect,
     credentials_from_env,
 )
+from events.settings import Settings
 from events.streams import provision
 from services.natsauth import HwbridgeHost, check_password, new_password, users
 from services.natsserver import NatsServer
-from services.settings import Settings
 
 CREDENTIALS_FILE = "credentials.json"
 HWBRIDGE_HOST_ENV = "FPGA_CLOUD_HWBRIDGE_HOST"

@@ -47,10 +47,13 @@ from events.subjects import (
     BOARD_SUBJECT_ROOT,
     BUILD_BUCKET,
     DESIGN_BUCKET,
+    KEY_STREAM,
+    KEY_SUBJECT_ROOT,
     LOG_STREAM,
     LOG_SUBJECT_ROOT,
     WISHBONE_SUBJECT_ROOT,
     all_api_presence,
+    all_farm_filter,
 )
 
 ACCOUNT = "FPGA"
@@ -62,10 +65,6 @@ ADMIN = ADMIN_USER
 API = API_USER
 PROJECTIONS = PROJECTIONS_USER
 
-#: API key lifecycle events (salted hashes): the API and admin write them, projections may read
-#: them, hwbridge hosts may neither read nor write them.
-KEY_STREAM = "FPGA_KEYS"
-KEY_SUBJECT_ROOT = "fpgakey"
 
 _HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9]{15,}")
@@ -205,6 +204,7 @@ def api_permissions() -> Permissions:
     return Permissions(
         publish=(
             Grant("command events, any board", (f"{BOARD_SUBJECT_ROOT}.*.*",)),
+            Grant("the farm's aggregates (the boards each key holds)", (all_farm_filter(),)),
             Grant("the audit hash chain", (AUDIT_SUBJECT,)),
             Grant("API key lifecycle events", (f"{KEY_SUBJECT_ROOT}.*.*",)),
             Grant("Wishbone stream frames to the boards", (f"{WISHBONE_SUBJECT_ROOT}.*",)),

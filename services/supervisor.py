@@ -12,10 +12,10 @@ import sys
 import httpx
 
 from events.connection import ADMIN_USER, NatsCredentials, connect
+from events.settings import Settings
 from events.store import EventStore
 from services.auth.issuer import KeyIssuer
 from services.natsaccess import start_nats, tool_credentials
-from services.settings import Settings
 
 log = logging.getLogger("fpga-cloud")
 

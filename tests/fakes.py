@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from events.settings import DEFAULT_LEASE_SECONDS, DEFAULT_MAX_SESSION_SECONDS
 from events.types import (
     BoardEvent,
     BuildStarted,
@@ -146,6 +147,8 @@ def opened(
     *,
     owner: str = ALICE.key_id,
     expires_at: datetime | None = None,
+    lease_seconds: int = DEFAULT_LEASE_SECONDS,
+    max_session_seconds: int = DEFAULT_MAX_SESSION_SECONDS,
 ) -> SessionOpened:
     return SessionOpened(
         fpga_id=fpga_id,
@@ -153,6 +156,8 @@ def opened(
         session_id=session_id,
         owner=owner,
         expires_at=expires_at or datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC) + timedelta(hours=1),
+        lease_seconds=lease_seconds,
+        max_session_seconds=max_session_seconds,
     )
 
 
@@ -165,6 +170,8 @@ def reservation(
     window_size: int = WINDOW_SIZE,
     sha: str = "ab" * 32,
     expires_at: datetime | None = None,
+    lease_seconds: int = DEFAULT_LEASE_SECONDS,
+    max_session_seconds: int = DEFAULT_MAX_SESSION_SECONDS,
 ) -> list[BoardEvent]:
     """Everything a worker appends from an upload to an open session, in order."""
     return [
@@ -173,5 +180,13 @@ def reservation(
         built(fpga_id, job_id, window_size=window_size),
         ProgrammingStarted(fpga_id=fpga_id, job_id=job_id),
         Programmed(fpga_id=fpga_id, job_id=job_id),
-        opened(fpga_id, job_id, session_id, owner=owner, expires_at=expires_at),
+        opened(
+            fpga_id,
+            job_id,
+            session_id,
+            owner=owner,
+            expires_at=expires_at,
+            lease_seconds=lease_seconds,
+            max_session_seconds=max_session_seconds,
+        ),
     ]

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from events.settings import Settings
 from hwbridge.sandbox import ResourceLimits
+
+_MB = 1024**2
+_DEFAULT = Settings()
 
 
 @dataclass(frozen=True)
@@ -21,12 +25,22 @@ class BuildLimits:
         max_log_lines: Lines passed to the log; the rest are counted and dropped.
     """
 
-    timeout_s: float = 300.0
-    memory_bytes: int = 2 * 1024**3
-    cpu_seconds: int = 600
-    max_file_bytes: int = 512 * 1024**2
-    max_processes: int = 512
+    timeout_s: float = _DEFAULT.build_timeout_s
+    memory_bytes: int = _DEFAULT.build_memory_mb * _MB
+    cpu_seconds: int = _DEFAULT.build_cpu_s
+    max_file_bytes: int = _DEFAULT.build_file_mb * _MB
+    max_processes: int = _DEFAULT.build_processes
     max_log_lines: int = 20_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BuildLimits:
+        return cls(
+            timeout_s=settings.build_timeout_s,
+            memory_bytes=settings.build_memory_mb * _MB,
+            cpu_seconds=settings.build_cpu_s,
+            max_file_bytes=settings.build_file_mb * _MB,
+            max_processes=settings.build_processes,
+        )
 
     def resources(self, memory_bytes: int | None = None) -> ResourceLimits:
         """The per-process limits, optionally with another address-space limit."""

@@ -17,12 +17,13 @@ import signal
 import time
 from pathlib import Path
 
+from events.settings import Settings
 from hwbridge.drivers.base import DriverError, LogFn
 from hwbridge.ecp5.constants import OPENFPGALOADER_BOARD
 
-#: Environment variable naming the openFPGALoader executable (a path or a name on PATH).
-TOOL_ENV = "FPGA_CLOUD_OPENFPGALOADER"
-DEFAULT_TOOL = "openFPGALoader"
+#: The setting naming the openFPGALoader executable (a path or a name on PATH).
+TOOL_ENV = Settings.variables()["openfpgaloader"]
+DEFAULT_TOOL = Settings().openfpgaloader
 DEBIAN_PACKAGE = "openfpgaloader"
 STAGE = "program"
 PROGRESS_INTERVAL_S = 1.0
@@ -31,12 +32,13 @@ _ERROR_LINE = re.compile(r"error|fail|unable|cannot|not found|no device", re.IGN
 
 
 def resolve_tool(tool: str | None = None) -> str:
-    """The openFPGALoader executable: ``tool``, else ``$FPGA_CLOUD_OPENFPGALOADER``, else PATH.
+    """The openFPGALoader executable: ``tool`` (the ``openfpgaloader`` setting), else the
+    default's name on PATH.
 
     Raises:
         DriverError: If it cannot be found or is not executable.
     """
-    name = tool or os.environ.get(TOOL_ENV) or DEFAULT_TOOL
+    name = tool or DEFAULT_TOOL
     found = shutil.which(name)
     if found is None:
         raise DriverError(
@@ -133,8 +135,7 @@ async def program_bitstream(
         cable: openFPGALoader cable name (``-c``); the board's default (its FT2232H) if None.
         serial_number: FTDI serial number (``--ftdi-serial``) picking one of several boards.
         timeout_s: Wall-clock limit; the tool is killed when it is reached.
-        tool: The executable; defaults to ``$FPGA_CLOUD_OPENFPGALOADER``, then
-            ``openFPGALoader`` on PATH.
+        tool: The executable (a path or a name on PATH); default ``openFPGALoader``.
         log: Awaited with ``("program", line)`` for each output line as it appears.
 
     Raises:

@@ -9,6 +9,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from events.settings import Settings
 from events.store import EventStore
 from projections.keyring import KeyRing
 from projections.runner import ProjectionRunner
@@ -34,7 +35,6 @@ from services.api.routes_stream import wishbone_stream
 from services.audit.notary import Notary
 from services.auth.issuer import KeyIssuer
 from services.auth.ratelimit import RateLimiter
-from services.settings import Settings
 
 
 @get("/openapi.json", include_in_schema=False, opt={PUBLIC_OPT: True})

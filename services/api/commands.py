@@ -1,4 +1,4 @@
-"""Runs a command: decide against the view, append with the board's expected sequence, retry."""
+"""Runs a command: decide against the view, append with the expected sequences, retry."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from events.errors import WrongExpectedSequence
 from events.store import EventStore
-from events.types import BoardEvent
+from events.types import BoardClaimed, BoardEvent, JobQueued
 from projections.runner import ProjectionRunner
 from projections.views import BoardView
 from services.domain.errors import Busy
@@ -46,8 +46,40 @@ class CommandBus:
                 return event
         raise Busy(f"FPGA {fpga_id} changed too often; retry.")
 
+    async def execute_claiming(
+        self, fpga_id: int, owner: str, decide: Callable[[BoardView, int], JobQueued]
+    ) -> JobQueued:
+        """Decide a submit against the board and the boards ``owner`` holds, and append its
+        ``JobQueued`` with a ``BoardClaimed`` on the owner's holdings in one atomic batch, each
+        with its expected sequence: of two replicas deciding for one key, one appends, the
+        other catches up and decides again with the board the first one took counted.
+
+        Raises:
+            DomainError: from ``decide``, when the command is not allowed.
+            Busy: the board or the key's holdings kept changing for ``MAX_ATTEMPTS`` tries.
+        """
+        views = self._runner.views
+        lock = self._locks.setdefault(fpga_id, asyncio.Lock())
+        async with lock:
+            for _ in range(MAX_ATTEMPTS):
+                board = views.boards[fpga_id]
+                holdings_seq = views.holdings_seq.get(owner, 0)
+                held = views.boards_held(owner)
+                event = decide(board, held)
+                claim = BoardClaimed(fpga_id=fpga_id, owner=owner, job_id=event.job_id, held=held)
+                try:
+                    appended = await self._store.append_together(
+                        (event, board.last_seq), (claim, holdings_seq)
+                    )
+                except WrongExpectedSequence as conflict:
+                    await self._catch_up(board, conflict.actual)
+                    continue
+                await self._runner.wait_for(appended.seq)
+                return event
+        raise Busy(f"FPGA {fpga_id} or this key's boards changed too often; retry.")
+
     async def _catch_up(self, board: BoardView, actual: int | None) -> None:
-        target = actual if actual is not None else board.last_seq + 1
+        target = actual if actual is not None else self._runner.views.applied_seq + 1
         try:
             await self._runner.wait_for(target, timeout=2.0)
         except TimeoutError:

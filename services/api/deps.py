@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request, WebSocket
 
+from events.settings import Settings
 from events.store import EventStore
 from projections.keyring import KeyRing
 from projections.runner import ProjectionRunner
@@ -21,9 +20,7 @@ from services.audit.notary import Notary
 from services.auth.caller import Caller
 from services.auth.issuer import KeyIssuer
 from services.auth.ratelimit import RateLimiter
-from services.domain.commands import Lease
 from services.domain.errors import InvalidRequest, JobNotFound, Unauthorized
-from services.settings import Settings
 
 T = TypeVar("T")
 
@@ -39,29 +36,8 @@ class Services:
     keyring: KeyRing
     issuer: KeyIssuer
     limiter: RateLimiter
-    owner_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     instance_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     """This API process, as named in the streams it serves (``StreamOpened.api_instance``)."""
-
-    def lease(self) -> Lease:
-        """The lease policy with the clock read now: what a renewal is decided with."""
-        return Lease(
-            now=datetime.now(UTC),
-            length=timedelta(seconds=self.settings.lease_seconds),
-            max_total=timedelta(seconds=self.settings.max_session_seconds),
-        )
-
-    def boards_held(self, owner: str) -> int:
-        """Boards ``owner`` holds: reserved by it, or with its build job queued or running."""
-        held = 0
-        jobs = self.runner.views.jobs
-        for board in self.runner.views.boards.values():
-            if board.session is not None and board.session.owner == owner:
-                held += 1
-            elif board.current_job_type == "build_and_program" and board.current_job_id:
-                job = jobs.get(board.current_job_id)
-                held += job is not None and job.owner == owner
-        return held
 
 
 def services(request: Request[Any, Any, Any]) -> Services:

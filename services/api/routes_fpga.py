@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -13,11 +13,12 @@ from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
+from msgspec.structs import replace
 from nats.errors import Error as NatsError
 
 from events.designs import ACCEPTED, check_top, detect_language
 from events.errors import EventStoreError
-from events.types import JobFailed
+from events.types import JobFailed, JobQueued
 from events.wire import OP_READ, OP_WRITE
 from projections.views import BoardView
 from services.api.deps import (
@@ -102,22 +103,26 @@ class FpgaController(Controller):
         if language is None:
             raise InvalidRequest(f"the upload is not a design: send {ACCEPTED}.")
         owner = caller_of(request).owner
-        # One submit per key at a time in this process, so the board count it is decided
-        # with cannot be raced by the same key's other submits.
-        async with svc.owner_locks.setdefault(owner, asyncio.Lock()):
-            cmd = commands.Submit(
-                fpga_id=fpga_id,
-                job_id=uuid.uuid4(),
-                owner=owner,
-                design_sha256=hashlib.sha256(source).hexdigest(),
-                design_size=len(source),
-                filename=_safe_name(upload.filename),
-                language=language,
-                top=top,
-                held=svc.boards_held(owner),
-                max_boards=svc.settings.max_boards_per_key,
-            )
-            await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
+        cmd = commands.Submit(
+            fpga_id=fpga_id,
+            job_id=uuid.uuid4(),
+            owner=owner,
+            design_sha256=hashlib.sha256(source).hexdigest(),
+            design_size=len(source),
+            filename=_safe_name(upload.filename),
+            language=language,
+            top=top,
+            max_boards=svc.settings.max_boards_per_key,
+            lease_seconds=svc.settings.lease_seconds,
+            max_session_seconds=svc.settings.max_session_seconds,
+        )
+
+        def decide_submit(board: BoardView, held: int) -> JobQueued:
+            event = decide(replace(cmd, held=held), board)
+            assert isinstance(event, JobQueued)
+            return event
+
+        await svc.bus.execute_claiming(fpga_id, owner, decide_submit)
         # Stored only once the board took the job, so a refused submit stores nothing; the
         # worker waits for it.
         await _store_design(svc, cmd, source)
@@ -141,7 +146,7 @@ class FpgaController(Controller):
             job_id=uuid.uuid4(),
             owner=caller_of(request).owner,
             session_id=session_header(request),
-            lease=svc.lease(),
+            now=datetime.now(UTC),
             op=data.op,
             address=data.address,
             data=data.data if data.op == OP_WRITE else [],

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import WebSocket, websocket
@@ -83,7 +84,7 @@ async def wishbone_stream(socket: WebSocket[Any, Any, Any], fpga_id: FromPath[in
     caller = socket_caller(socket)
     cmd = commands.OpenStream(
         fpga_id=fpga_id, stream_id=uuid.uuid4(), session_id=session_id,
-        owner=caller.owner, lease=svc.lease(), api_instance=svc.instance_id,
+        owner=caller.owner, now=datetime.now(UTC), api_instance=svc.instance_id,
     )  # fmt: skip
     if fpga_id not in svc.runner.views.boards:
         await socket.close(code=4422, reason="fpga_id out of range")

@@ -16,6 +16,7 @@ from events.connection import (
     projections_credentials_from_env,
     wait_for_streams,
 )
+from events.settings import Settings
 from events.store import EventStore
 from events.streams import API_STREAMS
 from projections.keyring import KeyRing
@@ -25,7 +26,6 @@ from services.api.httpguard import HttpLimits, guarded
 from services.api.orphans import OrphanStreams, Presence
 from services.api.reaper import LeaseReaper
 from services.audit.notary import Notary
-from services.settings import Settings
 
 log = logging.getLogger(__name__)
 

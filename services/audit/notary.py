@@ -1,4 +1,5 @@
-"""Extends the audit hash chain: one link per board event, in stream order.
+"""Extends the audit hash chain: one link per message of the board stream (the boards' events
+and the farm aggregates'), in stream order.
 
 Every API replica runs one; a link is appended with the audit stream's expected last sequence,
 so exactly one replica writes each link and the others adopt it.
@@ -17,7 +18,7 @@ from nats.js.errors import NotFoundError
 from events.chain import GENESIS, ChainLink, decode_link, encode_link, link_hash
 from events.errors import WrongExpectedSequence
 from events.store import EventStore, stream_seq
-from events.subjects import AUDIT_STREAM, AUDIT_SUBJECT, all_boards_filter
+from events.subjects import AUDIT_STREAM, AUDIT_SUBJECT, BOARD_STREAM_FILTERS
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class Notary:
         if last is not None:
             self.head, self.count, self.at = last.hash, last.seq, last.at
         self._sub = await self._store.subscribe(
-            all_boards_filter(), self._on_event, start_seq=self.count + 1
+            BOARD_STREAM_FILTERS, self._on_event, start_seq=self.count + 1
         )
 
     async def stop(self) -> None:

@@ -6,7 +6,7 @@ import msgspec
 
 from events.chain import GENESIS, ChainLink, check_link, decode_link
 from events.store import EventStore
-from events.subjects import AUDIT_STREAM, AUDIT_SUBJECT, all_boards_filter
+from events.subjects import AUDIT_STREAM, AUDIT_SUBJECT, BOARD_STREAM_FILTERS
 
 
 class Verdict(msgspec.Struct, kw_only=True):
@@ -21,7 +21,7 @@ async def verify_chain(store: EventStore) -> Verdict:
     """Recompute every link from the stored events; events not linked yet are not counted."""
     links = store.read_raw(AUDIT_SUBJECT, stream=AUDIT_STREAM)
     prev, checked, expected = GENESIS, 0, 1
-    async for raw in store.read_raw(all_boards_filter()):
+    async for raw in store.read_raw(BOARD_STREAM_FILTERS):
         link_raw = await anext(links, None)
         link: ChainLink | None = decode_link(link_raw.data) if link_raw is not None else None
         if raw.seq != expected:

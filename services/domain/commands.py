@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import msgspec
+
+from events.settings import DEFAULT_LEASE_SECONDS, DEFAULT_MAX_SESSION_SECONDS
 
 
 class Submit(msgspec.Struct, frozen=True, kw_only=True):
@@ -21,14 +23,10 @@ class Submit(msgspec.Struct, frozen=True, kw_only=True):
     """Boards the owner holds now (queued through reserved), counted at the edge."""
     max_boards: int = 0
     """Most boards one owner may hold (0 = no limit)."""
-
-
-class Lease(msgspec.Struct, frozen=True, kw_only=True):
-    """The lease policy and the clock reading a renewal is decided with."""
-
-    now: datetime
-    length: timedelta
-    max_total: timedelta
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
+    """The lease of the session the job opens (the policy in force at the submit)."""
+    max_session_seconds: int = DEFAULT_MAX_SESSION_SECONDS
+    """The longest that session may last, renewals included."""
 
 
 class Run(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,7 +38,8 @@ class Run(msgspec.Struct, frozen=True, kw_only=True):
     address: int
     data: list[int]
     count: int
-    lease: Lease | None = None
+    now: datetime | None = None
+    """The clock the lease is checked and renewed with (None: neither)."""
 
 
 class Reset(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,7 +70,8 @@ class OpenStream(msgspec.Struct, frozen=True, kw_only=True):
     stream_id: uuid.UUID
     session_id: str
     owner: str
-    lease: Lease | None = None
+    now: datetime | None = None
+    """The clock the lease is checked and renewed with (None: neither)."""
     api_instance: str = ""
 
 

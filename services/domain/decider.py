@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from events.types import (
     BoardEvent,
@@ -20,7 +20,6 @@ from services.domain.commands import (
     Cancel,
     Command,
     Expire,
-    Lease,
     OpenStream,
     Release,
     Reset,
@@ -77,10 +76,12 @@ def decide(command: Command, board: BoardView, job: JobView | None = None) -> Bo
                 filename=command.filename,
                 language=command.language,
                 top=command.top,
+                lease_seconds=command.lease_seconds,
+                max_session_seconds=command.max_session_seconds,
             )
         case Run():
             session = _owned_session(board, command.owner, command.session_id)
-            _check_lease(board, session, command.lease)
+            _check_lease(board, session, command.now)
             _check_window(command, board)
             return RunQueued(
                 fpga_id=fpga_id,
@@ -91,7 +92,7 @@ def decide(command: Command, board: BoardView, job: JobView | None = None) -> Bo
                 data=command.data,
                 count=command.count,
                 session_id=session.session_id,
-                lease_expires_at=_renewed(session, command.lease),
+                lease_expires_at=_renewed(session, command.now),
             )
         case Reset():
             if board.state not in RESETTABLE:
@@ -130,13 +131,13 @@ def decide(command: Command, board: BoardView, job: JobView | None = None) -> Bo
             return JobCancelled(fpga_id=fpga_id, job_id=job.job_id, by=command.by)
         case OpenStream():
             session = _owned_session(board, command.owner, command.session_id)
-            _check_lease(board, session, command.lease)
+            _check_lease(board, session, command.now)
             return StreamOpened(
                 fpga_id=fpga_id,
                 stream_id=command.stream_id,
                 session_id=session.session_id,
                 owner=command.owner,
-                lease_expires_at=_renewed(session, command.lease),
+                lease_expires_at=_renewed(session, command.now),
                 api_instance=command.api_instance,
             )
         case Expire():
@@ -166,20 +167,21 @@ def _owned_session(board: BoardView, owner: str, session_id: str | None) -> Sess
     return session
 
 
-def _check_lease(board: BoardView, session: SessionView, lease: Lease | None) -> None:
-    if lease is not None and lease.now >= session.expires_at:
+def _check_lease(board: BoardView, session: SessionView, now: datetime | None) -> None:
+    if now is not None and now >= session.expires_at:
         raise SessionExpiredError(
             f"the session on FPGA {board.fpga_id} expired at {session.expires_at.isoformat()}."
         )
 
 
-def _renewed(session: SessionView, lease: Lease | None) -> datetime | None:
-    """The lease after one more use: ``now + length``, never shorter, capped at the maximum."""
-    if lease is None:
+def _renewed(session: SessionView, now: datetime | None) -> datetime | None:
+    """The lease after one more use: ``now`` plus the session's lease length, never shorter,
+    never past the session's end (both lengths were decided with its submit)."""
+    if now is None:
         return None
-    until = max(session.expires_at, lease.now + lease.length)
-    if session.opened_at is not None:
-        until = min(until, session.opened_at + lease.max_total)
+    until = max(session.expires_at, now + timedelta(seconds=session.lease_seconds))
+    if session.ends_by is not None:
+        until = min(until, session.ends_by)
     return until if until != session.expires_at else None
 
 

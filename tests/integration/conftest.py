@@ -12,6 +12,7 @@ import msgspec
 import pytest
 from litestar import Litestar
 
+from events.settings import Settings
 from events.store import EventStore
 from hwbridge.worker import BoardWorker
 from projections.keyring import KeyRing
@@ -19,7 +20,6 @@ from projections.runner import ProjectionRunner
 from services.api.app import create_app
 from services.api.server import http_server
 from services.audit.notary import Notary
-from services.settings import Settings
 from tests.fakes import FakeDriver
 from tests.integration.workerkit import FPGA, StartWorker
 from tests.keys import ALICE, record_test_keys
@@ -117,9 +117,7 @@ async def start_worker(store: EventStore) -> AsyncIterator[StartWorker]:
     async def start(
         driver: FakeDriver, *, slots: asyncio.Semaphore | None = None, fpga_id: int = FPGA
     ) -> BoardWorker:
-        worker = BoardWorker(
-            store, fpga_id, driver, build_slots=slots or asyncio.Semaphore(2), lease_seconds=600
-        )
+        worker = BoardWorker(store, fpga_id, driver, build_slots=slots or asyncio.Semaphore(2))
         await worker.start()
         started.append(worker)
         return worker

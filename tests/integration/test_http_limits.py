@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from events.settings import Settings
 from services.api.httpguard import MAX_HEAD_BYTES, MAX_HEADER_BYTES, MAX_HEADERS, MAX_URL_BYTES
-from services.settings import Settings
 from tests.integration.conftest import LiveApi, ServeApi
 from tests.keys import ALICE
 

@@ -10,13 +10,13 @@ import httpx
 from msgspec.structs import replace
 
 from events.store import EventStore
-from events.types import SessionExpired
+from events.types import JobQueued, SessionExpired
 from projections.keyring import KeyRing
 from projections.runner import ProjectionRunner
 from services.api.app import create_app
 from services.api.commands import CommandBus
 from services.api.reaper import LeaseReaper
-from tests.fakes import FakeDriver, reservation
+from tests.fakes import DESIGN, FakeDriver, reservation
 from tests.integration.conftest import TEST_SETTINGS, asgi_client
 from tests.integration.contract import append, assert_error, eventually, sid
 from tests.integration.workerkit import StartWorker
@@ -26,10 +26,14 @@ FPGA = 6
 
 
 async def _reserve_until(
-    store: EventStore, runner: ProjectionRunner, expires_at: datetime, fpga_id: int = FPGA
+    store: EventStore,
+    runner: ProjectionRunner,
+    expires_at: datetime,
+    fpga_id: int = FPGA,
+    **lengths: int,
 ) -> uuid.UUID:
     session = uuid.uuid4()
-    events = reservation(fpga_id, uuid.uuid4(), session, expires_at=expires_at)
+    events = reservation(fpga_id, uuid.uuid4(), session, expires_at=expires_at, **lengths)
     await append(store, runner, events)
     return session
 
@@ -38,13 +42,17 @@ def _expires(body: dict[str, str]) -> datetime:
     return datetime.fromisoformat(body["expires_at"])
 
 
-async def test_a_run_renews_the_lease_up_to_the_session_maximum(
+async def test_a_run_renews_the_lease_as_the_session_says_up_to_its_maximum(
     store: EventStore, runner: ProjectionRunner, keyring: KeyRing
 ) -> None:
+    """The lengths are the session's own (decided with its submit, carried by its events):
+    an API whose settings say otherwise renews it the same."""
     now = datetime.now(UTC)
-    session = await _reserve_until(store, runner, now + timedelta(minutes=5))
-    settings = replace(TEST_SETTINGS, lease_seconds=600, max_session_seconds=900)
-    async with asgi_client(create_app(store, runner, settings, keyring), ALICE.headers) as c:
+    session = await _reserve_until(
+        store, runner, now + timedelta(minutes=5), lease_seconds=600, max_session_seconds=900
+    )
+    assert TEST_SETTINGS.lease_seconds != 600
+    async with asgi_client(create_app(store, runner, TEST_SETTINGS, keyring), ALICE.headers) as c:
         before = _expires((await c.get(f"/fpga/{FPGA}/session")).json())
         assert before == now + timedelta(minutes=5)
         run = await c.post(f"/fpga/{FPGA}/run", json={"op": 2, "address": 0}, headers=sid(session))
@@ -52,13 +60,41 @@ async def test_a_run_renews_the_lease_up_to_the_session_maximum(
         renewed = _expires((await c.get(f"/fpga/{FPGA}/session")).json())
         assert timedelta(minutes=9) < renewed - now <= timedelta(minutes=10, seconds=5)
         assert _expires((await c.get(f"/fpga/{FPGA}")).json()["session"]) == renewed
-    capped = replace(settings, lease_seconds=3600)
-    async with asgi_client(create_app(store, runner, capped, keyring), ALICE.headers) as c:
-        await c.post(f"/fpga/{FPGA}/run", json={"op": 2, "address": 0}, headers=sid(session))
-        body = (await c.get(f"/fpga/{FPGA}/session")).json()
-    opened = runner.views.boards[FPGA].session
+    capped = await _reserve_until(
+        store, runner, now + timedelta(minutes=5), fpga_id=FPGA + 1, lease_seconds=600,
+        max_session_seconds=420,
+    )  # fmt: skip
+    async with asgi_client(create_app(store, runner, TEST_SETTINGS, keyring), ALICE.headers) as c:
+        await c.post(f"/fpga/{FPGA + 1}/run", json={"op": 2, "address": 0}, headers=sid(capped))
+        body = (await c.get(f"/fpga/{FPGA + 1}/session")).json()
+    opened = runner.views.boards[FPGA + 1].session
     assert opened is not None and opened.opened_at is not None
-    assert _expires(body) == opened.opened_at + timedelta(seconds=900)
+    assert _expires(body) == opened.opened_at + timedelta(seconds=420)
+
+
+async def test_the_lease_is_decided_with_the_submit_and_the_worker_opens_the_session_with_it(
+    store: EventStore, runner: ProjectionRunner, keyring: KeyRing, start_worker: StartWorker
+) -> None:
+    settings = replace(TEST_SETTINGS, lease_seconds=120, max_session_seconds=300)
+    await start_worker(FakeDriver(), fpga_id=FPGA)
+    async with asgi_client(create_app(store, runner, settings, keyring), ALICE.headers) as c:
+        before = datetime.now(UTC)
+        resp = await c.post(f"/fpga/{FPGA}/submit", files={"file": ("d.py", DESIGN)})
+        assert resp.status_code == 202
+
+        async def reserved() -> bool:
+            return runner.views.boards[FPGA].state == "reserved"
+
+        await eventually(reserved, timeout=10)
+    queued = [s.event for s in await store.read_board(FPGA) if isinstance(s.event, JobQueued)]
+    assert (queued[-1].lease_seconds, queued[-1].max_session_seconds) == (120, 300)
+    session = runner.views.boards[FPGA].session
+    assert session is not None and session.opened_at is not None
+    assert (session.lease_seconds, session.ends_by) == (
+        120, session.opened_at + timedelta(seconds=300),
+    )  # fmt: skip
+    assert before + timedelta(seconds=120) <= session.expires_at
+    assert session.expires_at <= datetime.now(UTC) + timedelta(seconds=120)
 
 
 async def test_a_run_after_the_lease_ran_out_is_refused(

@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from events.settings import Settings
 from events.streams import provision
 from services.natsserver import REPO_ROOT, NatsServer
-from services.settings import Settings
 from services.toolconnect import DEFAULT_NATS, tool_url
 
 

@@ -313,7 +313,7 @@ async def test_programmed_board_is_left_alone(store: EventStore, start_worker: S
 
 async def test_stop_closes_the_driver(store: EventStore) -> None:
     driver = FakeDriver()
-    worker = BoardWorker(store, FPGA, driver, build_slots=asyncio.Semaphore(1), lease_seconds=1)
+    worker = BoardWorker(store, FPGA, driver, build_slots=asyncio.Semaphore(1))
     await worker.start()
     await worker.stop()
     assert driver.closed
@@ -325,7 +325,7 @@ async def test_stop_is_not_lost_when_an_event_arrives_at_the_same_moment(
     # On Python 3.11 asyncio.wait_for returns the inner result instead of raising when a
     # cancel and the inner completion meet; a worker idling in wait_for then never stops.
     driver = FakeDriver()
-    worker = BoardWorker(store, FPGA, driver, build_slots=asyncio.Semaphore(1), lease_seconds=1)
+    worker = BoardWorker(store, FPGA, driver, build_slots=asyncio.Semaphore(1))
     await worker.start()
     await asyncio.sleep(0)  # let the loop reach its idle wait
     worker._dirty.set()  # what _on_msg does for a new event

@@ -7,6 +7,7 @@ import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
+from events.jobs import job_id_of
 from events.store import EventStore
 from events.types import (
     BoardEvent,
@@ -15,7 +16,6 @@ from events.types import (
 )
 from hwbridge.worker import BoardWorker
 from projections import board as board_fold
-from events.jobs import job_id_of
 from projections.views import BoardView
 from tests.fakes import DESIGN
 from tests.fakes import reservation as reservation_events

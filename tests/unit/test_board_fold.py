@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 
 from events.types import (
     BoardEvent,
@@ -87,6 +88,8 @@ def test_full_lifecycle_from_submit_to_reset() -> None:
         owner=ALICE.key_id,
         expires_at=events[5].expires_at,  # type: ignore[union-attr]
         opened_at=events[5].occurred_at,
+        lease_seconds=3600,
+        ends_by=events[5].occurred_at + timedelta(hours=8),
     )
     assert views[8] == BoardView(
         fpga_id=FPGA,

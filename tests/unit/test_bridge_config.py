@@ -30,7 +30,7 @@ def test_build_limits_and_sandbox_user_come_from_the_environment(
         timeout_s=90, memory_bytes=1024**3, cpu_seconds=45, max_file_bytes=64 * 1024**2,
         max_processes=100,
     )  # fmt: skip
-    assert config.sandbox_user == "4242"
+    assert config.settings.sandbox_user == "4242"
     sandbox = config.sandbox()
     assert sandbox.user == "4242" and sandbox.hidden == (tmp_path.resolve(),)
 
@@ -43,7 +43,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("NATS_URL", "nats://127.0.0.1:4222")
     config = config_from_env("0", str(tmp_path))
     assert config.build_limits == BuildLimits()
-    assert config.sandbox_user == "nobody"
+    assert config.settings.sandbox_user == "nobody"
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox user matters only to a root service")

@@ -13,7 +13,6 @@ from projections.views import BoardView, JobView, SessionView
 from services.domain.commands import (
     Cancel,
     Expire,
-    Lease,
     OpenStream,
     Release,
     Reset,
@@ -33,23 +32,25 @@ from tests.fakes import WINDOW_SIZE
 FPGA = 5
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 SID = uuid.UUID("44444444-4444-4444-4444-444444444444")
+LEASE = timedelta(hours=1)
+MAX_SESSION = timedelta(hours=8)
+#: As the session's SessionOpened left it: its lengths were decided with its submit.
 SESSION = SessionView(
-    session_id=SID, fpga_id=FPGA, owner="alice", expires_at=T0 + timedelta(hours=1), opened_at=T0
-)
+    session_id=SID, fpga_id=FPGA, owner="alice", expires_at=T0 + LEASE, opened_at=T0,
+    lease_seconds=int(LEASE.total_seconds()), ends_by=T0 + MAX_SESSION,
+)  # fmt: skip
 RESERVED = BoardView(
     fpga_id=FPGA, state="reserved", session=SESSION, window_size=WINDOW_SIZE, last_seq=9
 )
-LEASE = Lease(
-    now=T0 + timedelta(minutes=30), length=timedelta(hours=1), max_total=timedelta(hours=8)
-)
+NOW = T0 + timedelta(minutes=30)
 
 
 def _run(
-    owner: str = "alice", session_id: str | None = str(SID), lease: Lease | None = LEASE
+    owner: str = "alice", session_id: str | None = str(SID), now: datetime | None = NOW
 ) -> Run:
     return Run(
         fpga_id=FPGA, job_id=uuid.uuid4(), owner=owner, session_id=session_id,
-        op=2, address=0, data=[], count=1, lease=lease,
+        op=2, address=0, data=[], count=1, now=now,
     )  # fmt: skip
 
 
@@ -57,17 +58,31 @@ def test_the_owner_with_its_session_id_may_run_and_renews_the_lease() -> None:
     event = decide(_run(), RESERVED)
     assert isinstance(event, RunQueued)
     assert event.session_id == SID
-    assert event.lease_expires_at == LEASE.now + LEASE.length
+    assert event.lease_expires_at == NOW + LEASE
 
 
 def test_renewal_never_passes_the_session_maximum() -> None:
-    late = replace(LEASE, now=T0 + timedelta(hours=7, minutes=30))
+    late = T0 + timedelta(hours=7, minutes=30)
     board = replace(
         RESERVED, session=replace(SESSION, expires_at=T0 + timedelta(hours=7, minutes=45))
     )
-    event = decide(_run(lease=late), board)
+    event = decide(_run(now=late), board)
     assert isinstance(event, RunQueued)
-    assert event.lease_expires_at == T0 + LEASE.max_total
+    assert event.lease_expires_at == T0 + MAX_SESSION
+
+
+def test_the_session_s_own_lengths_decide_the_renewal() -> None:
+    """Lengths come from the session's events, so every replica and host renews alike."""
+    short = replace(
+        SESSION, expires_at=NOW + timedelta(seconds=30), lease_seconds=60,
+        ends_by=T0 + timedelta(minutes=45),
+    )  # fmt: skip
+    event = decide(_run(), replace(RESERVED, session=short))
+    assert isinstance(event, RunQueued) and event.lease_expires_at == NOW + timedelta(minutes=1)
+    late = T0 + timedelta(minutes=44, seconds=30)
+    ending = replace(short, expires_at=late + timedelta(seconds=10))
+    event = decide(_run(now=late), replace(RESERVED, session=ending))
+    assert isinstance(event, RunQueued) and event.lease_expires_at == T0 + timedelta(minutes=45)
 
 
 def test_renewal_never_shortens_a_longer_lease() -> None:
@@ -87,9 +102,8 @@ def test_others_or_a_wrong_session_id_are_refused(owner: str, session_id: str | 
 
 
 def test_a_run_after_the_lease_ran_out_is_refused() -> None:
-    expired = replace(LEASE, now=SESSION.expires_at)
     with pytest.raises(SessionExpiredError) as info:
-        decide(_run(lease=expired), RESERVED)
+        decide(_run(now=SESSION.expires_at), RESERVED)
     assert (info.value.status_code, info.value.code) == (409, "session_expired")
 
 

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from events.settings import Settings
 from hwbridge.inventory import (
-    INVENTORY_ENV,
     BoardConfig,
     Inventory,
     InventoryError,
-    inventory_from_env,
     load_inventory,
 )
 
@@ -51,11 +50,12 @@ def test_no_file_means_ten_virtual_boards_on_local() -> None:
 def test_env_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "farm.toml"
     path.write_text(ECP5.format(fpga_id=4, url="/dev/ttyUSB1"))
-    inventory = inventory_from_env({INVENTORY_ENV: str(path)})
+    inventory = load_inventory(Settings.from_env({"FPGA_CLOUD_INVENTORY": str(path)}).inventory)
     assert inventory.fpga_ids == (4,)
     assert inventory.source == path
-    assert inventory_from_env({}).fpga_ids == tuple(range(10))
-    assert inventory_from_env({INVENTORY_ENV: "  "}).fpga_ids == tuple(range(10))
+    assert load_inventory(Settings.from_env({}).inventory).fpga_ids == tuple(range(10))
+    blank = Settings.from_env({"FPGA_CLOUD_INVENTORY": "  "}).inventory
+    assert load_inventory(blank).fpga_ids == tuple(range(10))
 
 
 def test_example_file_parses_with_every_field() -> None:

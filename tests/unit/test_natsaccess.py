@@ -14,6 +14,7 @@ from events.connection import (
     forget_credentials_env,
     projections_credentials_from_env,
 )
+from events.settings import Settings
 from services.natsaccess import (
     NatsAccess,
     credentials_path,
@@ -22,7 +23,6 @@ from services.natsaccess import (
     tool_credentials,
 )
 from services.natsauth import check_password
-from services.settings import Settings
 
 
 def test_passwords_are_generated_once_and_kept_private(tmp_path: Path) -> None:

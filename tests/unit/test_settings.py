@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from services.settings import Settings, parse_board_ids
+from events.boards import parse_board_ids
+from events.settings import Settings
 
 
 @pytest.mark.parametrize(

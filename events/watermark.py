@@ -1,0 +1,51 @@
+"""How far a reader of a stream has got, and waiting until it gets somewhere: read-your-writes.
+
+Every fold that follows a stream (the API's views, its key registry, a board's worker) moves a
+:class:`Watermark` after each message it applies; whoever appended an event waits on it for
+the event's sequence before answering, so its next read sees the event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+
+class Watermark:
+    """The last stream sequence applied, and the callers waiting for a later one."""
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+
+    def advance(self, seq: int) -> None:
+        """``seq`` is applied: wake whoever waits for it or an earlier one."""
+        if seq <= self.seq:
+            return
+        self.seq = seq
+        if not self._waiters:
+            return
+        still: list[tuple[int, asyncio.Future[None]]] = []
+        for target, fut in self._waiters:
+            if target <= seq:
+                if not fut.done():
+                    fut.set_result(None)
+            else:
+                still.append((target, fut))
+        self._waiters = still
+
+    async def wait_for(self, seq: int, timeout: float = 10.0) -> None:
+        """Return once ``seq`` (or a later sequence) is applied.
+
+        Raises:
+            TimeoutError: it was not applied within ``timeout`` seconds.
+        """
+        if self.seq >= seq:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((seq, fut))
+        try:
+            await asyncio.wait_for(fut, timeout)
+        finally:
+            if not fut.done():
+                fut.cancel()
+            self._waiters = [(t, f) for t, f in self._waiters if f is not fut]
