@@ -23,6 +23,7 @@ from bench.httpload import RawClient, get_rate
 from bench.live import sse_fanout, stream_round_trips
 from bench.replay import replay_rate
 from bench.stats import summary_ms, summary_s
+from bench.system import System
 from events.connection import (
     ADMIN_USER,
     PROJECTIONS_USER,
@@ -30,7 +31,6 @@ from events.connection import (
     connect,
     credentials_from_env,
 )
-from tests.e2e.system import System
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "echo_regs.py"
 BOUNDARY = "benchboundary"
@@ -139,6 +139,8 @@ async def virtual_boards(c: RawClient, data_dir: Path | None) -> None:
 
 async def main(url: str | None, seconds: float) -> None:
     system: System | None = None
+    watcher: NatsCredentials | None
+    writer: NatsCredentials | None
     tmp = tempfile.TemporaryDirectory()
     if url is None:
         # The rate limiter runs (its cost is measured) but this one client may go flat out.

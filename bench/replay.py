@@ -26,7 +26,7 @@ from events.types import (
     WishboneResult,
 )
 from projections.runner import ProjectionRunner
-from services.natsserver import NatsServer
+from services.nats.server import NatsServer
 
 
 def _session(fpga_id: int, runs: int) -> list[BoardEvent]:

@@ -9,17 +9,16 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client as NATS
 
+from bench.system import SHARED_KIT_DIR
 from events.store import EventStore
 from events.streams import provision
 from hwbridge.build.kits import KitStore
 from hwbridge.sandbox import Sandbox
-from services.natsserver import NatsServer
+from services.nats.server import NatsServer
 
-#: The virtual boards' kit for tests that build simulators, in the repository's ``var/kits``
-#: (like the tool cache in ``var/yowasp-cache``); the end-to-end systems share it too
-#: (``FPGA_CLOUD_KIT_DIR``). A kit is the same for every design: building it once per run
-#: instead of once per test module or system saves minutes.
-KIT_DIR = Path(__file__).resolve().parents[1] / "var" / "kits"
+#: The virtual boards' kit for tests that build simulators: the one the end-to-end systems
+#: share too.
+KIT_DIR = SHARED_KIT_DIR
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -12,10 +12,10 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-import msgspec
 from msgspec.structs import replace
 
 from events.codec import event_type
+from events.envelope import envelope_json
 from events.jobs import job_id_of
 from events.store import EventStore
 from events.subjects import board_type_filter
@@ -23,30 +23,6 @@ from events.types import BoardEvent, LogAppended, RunQueued, WishboneResult
 from projections.runner import ProjectionRunner
 
 DEFAULT_BUFFER = 10_000
-
-
-class Envelope(msgspec.Struct, kw_only=True):
-    seq: int
-    type: str
-    fpga_id: int
-    job_id: uuid.UUID | None
-    time: str
-    payload: BoardEvent
-    redacted: bool = False
-
-
-_encoder = msgspec.json.Encoder()
-
-
-def envelope_json(seq: int, event: BoardEvent, *, redacted: bool = False) -> bytes:
-    """What a subscriber receives for one event."""
-    job = job_id_of(event)
-    return _encoder.encode(
-        Envelope(
-            seq=seq, type=event_type(event), fpga_id=event.fpga_id, job_id=job,
-            time=event.occurred_at.isoformat(), payload=event, redacted=redacted,
-        )
-    )  # fmt: skip
 
 
 def _sees_whole(viewer: str | None, owner: str | None) -> bool:

@@ -17,7 +17,7 @@ import pytest
 from events.connection import NatsAuthError, NatsCredentials, connect
 from events.store import EventStore
 from events.types import BoardReset
-from services.natsauth import HwbridgeHost, render_accounts
+from services.nats.auth import HwbridgeHost, render_accounts
 from tests.e2e.system import REPO, System
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]

@@ -18,7 +18,7 @@ from events.subjects import KEY_STREAM, all_keys_filter
 from projections.keyring import KeyRing
 from projections.runner import ProjectionRunner
 from services.api.app import create_app
-from services.natsserver import REPO_ROOT, NatsServer
+from services.nats.server import REPO_ROOT, NatsServer
 from tests.integration.conftest import TEST_SETTINGS, asgi_client
 from tests.integration.contract import assert_error
 from tests.keys import ADMIN, ALICE, BOB

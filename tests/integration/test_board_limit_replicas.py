@@ -22,7 +22,7 @@ from projections.runner import ProjectionRunner
 from services.api.app import create_app
 from services.audit.notary import Notary
 from services.audit.verify import verify_chain
-from services.natsserver import NatsServer
+from services.nats.server import NatsServer
 from tests.integration.conftest import TEST_SETTINGS
 from tests.keys import ALICE, BOB
 

@@ -15,7 +15,7 @@ from events.subjects import BUILD_BUCKET
 from hwbridge.build.design import Design
 from hwbridge.build.key import cache_key
 from hwbridge.cache import BuildCache, pack_dir, unpack_dir
-from services.natsserver import NatsServer
+from services.nats.server import NatsServer
 
 KEY = cache_key(Design(b"design", "migen"), "virtual")
 

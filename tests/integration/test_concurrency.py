@@ -21,7 +21,7 @@ from events.types import BoardEvent, JobQueued, RunQueued
 from projections.keyring import KeyRing
 from projections.runner import ProjectionRunner
 from services.api.app import create_app
-from services.natsserver import NatsServer
+from services.nats.server import NatsServer
 from tests.fakes import reservation
 from tests.integration.conftest import TEST_SETTINGS
 from tests.keys import ALICE

@@ -30,7 +30,7 @@ from events.types import JobCancelled, JobQueued
 from projections.keyring import KeyRing
 from projections.runner import ProjectionRunner
 from services.api.app import create_app
-from services.natsserver import NatsServer
+from services.nats.server import NatsServer
 from tests.integration.conftest import TEST_SETTINGS, asgi_client
 from tests.integration.contract import assert_error
 from tests.keys import ALICE, BOB

@@ -31,7 +31,7 @@ from hwbridge.drivers.ecp5 import Ecp5Board
 from hwbridge.ecp5.artifact import BitstreamArtifact
 from hwbridge.ecp5.build import BuildLimits, DesignBuildError, build_bitstream
 from hwbridge.inventory import BoardConfig
-from services.natsserver import NatsServer
+from services.nats.server import NatsServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 

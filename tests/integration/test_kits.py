@@ -16,6 +16,7 @@ import pytest
 import hwbridge.build.kits as kits_module
 from hwbridge.build.backends.virtual import CORE_OBJECTS, GLUE_OBJECTS, RUNTIME_OBJECTS
 from hwbridge.build.contract import USER_WINDOW_BASE
+from hwbridge.build.key import toolchain_versions
 from hwbridge.build.kits import KitStore, kit_key
 from hwbridge.sandbox import ResourceLimits, Sandbox, clean_environment
 from hwbridge.uartbone import UARTBoneClient
@@ -64,7 +65,7 @@ def test_the_sandbox_user_cannot_change_a_kit(sim_kit: Path, tmp_path: Path) -> 
 
 def test_a_new_tool_version_is_a_new_kit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     before = kit_key("virtual")
-    versions = kits_module.toolchain_versions("virtual")
+    versions = toolchain_versions("virtual")
     for tool in ("litex", "verilator", "gcc"):
         kit_key.cache_clear()
         changed = {**versions, tool: versions[tool] + "+1"}

@@ -30,10 +30,14 @@ async def _reserve_until(
     runner: ProjectionRunner,
     expires_at: datetime,
     fpga_id: int = FPGA,
-    **lengths: int,
+    lease_seconds: int = 3600,
+    max_session_seconds: int = 8 * 3600,
 ) -> uuid.UUID:
     session = uuid.uuid4()
-    events = reservation(fpga_id, uuid.uuid4(), session, expires_at=expires_at, **lengths)
+    events = reservation(
+        fpga_id, uuid.uuid4(), session, expires_at=expires_at, lease_seconds=lease_seconds,
+        max_session_seconds=max_session_seconds,
+    )  # fmt: skip
     await append(store, runner, events)
     return session
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -50,8 +51,8 @@ from hwbridge.streamserver import WishboneResponder
 from projections.runner import ProjectionRunner
 from services.audit.notary import Notary
 from services.audit.verify import verify_chain
-from services.natsauth import ADMIN, API, PROJECTIONS, HwbridgeHost
-from services.natsserver import NatsServer
+from services.nats.auth import ADMIN, API, PROJECTIONS, HwbridgeHost
+from services.nats.server import NatsServer
 from tests.fakes import FakeDriver
 
 HOSTS = (HwbridgeHost("a", (0, 1, 2, 3, 4)), HwbridgeHost("b", (5, 6, 7, 8, 9)))
@@ -336,8 +337,8 @@ async def test_hwbridge_neither_reads_nor_writes_keys_audit_or_designs(
         await hw.refused(
             "publish",
             f"$JS.API.CONSUMER.CREATE.{stream}",
-            lambda stream=stream: hw.nc.jetstream(timeout=5).subscribe(
-                ">", stream=stream, ordered_consumer=True
+            functools.partial(
+                hw.nc.jetstream(timeout=5).subscribe, ">", stream=stream, ordered_consumer=True
             ),
         )
     await hw.refused(

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from events.settings import Settings
 from events.streams import provision
-from services.natsserver import REPO_ROOT, NatsServer
-from services.toolconnect import DEFAULT_NATS, tool_url
+from services.cli.toolconnect import DEFAULT_NATS, tool_url
+from services.nats.server import REPO_ROOT, NatsServer
 
 
 def _keys_list(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -15,14 +15,14 @@ from events.connection import (
     projections_credentials_from_env,
 )
 from events.settings import Settings
-from services.natsaccess import (
+from services.nats.access import (
     NatsAccess,
     credentials_path,
     load_or_create_passwords,
     stored_credentials,
     tool_credentials,
 )
-from services.natsauth import check_password
+from services.nats.auth import check_password
 
 
 def test_passwords_are_generated_once_and_kept_private(tmp_path: Path) -> None:

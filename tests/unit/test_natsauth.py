@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from services.natsauth import (
+from services.nats.auth import (
     ACCOUNTS_INCLUDE,
     ADMIN,
     API,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,47 @@ def test_from_env_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch)
     settings = Settings.from_env()
     assert settings.fpga_ids == (1, 2)
     assert settings.port == 8123
+
+
+def test_every_process_reads_the_same_settings() -> None:
+    """The hwbridge's knobs are fields of the one object, read the same way."""
+    settings = Settings.from_env(
+        {
+            "FPGA_CLOUD_HWBRIDGE_HOST": "b",
+            "FPGA_CLOUD_INVENTORY": "/etc/fpga/inventory.toml",
+            "FPGA_CLOUD_KIT_DIR": "/srv/kits",
+            "FPGA_CLOUD_BUILD_SLOTS": "3",
+            "FPGA_CLOUD_BUILD_CPU_S": "30",
+            "FPGA_CLOUD_SANDBOX_USER": "4242",
+            "FPGA_CLOUD_NATS_PORT": "4333",
+        }
+    )
+    assert (settings.hwbridge_host, settings.build_slot_count, settings.build_cpu_s) == ("b", 3, 30)
+    assert settings.inventory == Path("/etc/fpga/inventory.toml")
+    assert settings.kits_dir == Path("/srv/kits")
+    assert (settings.sandbox_user, settings.nats_port) == ("4242", 4333)
+    assert Settings().kits_dir == Path("var/builds/kits")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"FPGA_CLOUD_PORT": "eighty"}, "FPGA_CLOUD_PORT='eighty': not a whole number"),
+        ({"FPGA_CLOUD_BUILD_SLOTS": "-1"}, "FPGA_CLOUD_BUILD_SLOTS='-1': must not be negative"),
+        ({"FPGA_CLOUD_RATE_LIMIT": "fast"}, "FPGA_CLOUD_RATE_LIMIT='fast': not a number"),
+        ({"FPGA_CLOUD_LEASE_SECONDS": "0"}, "FPGA_CLOUD_LEASE_SECONDS must be positive"),
+        (
+            {"FPGA_CLOUD_LEASE_SECONDS": "7200", "FPGA_CLOUD_MAX_SESSION_SECONDS": "3600"},
+            "at most FPGA_CLOUD_MAX_SESSION_SECONDS",
+        ),
+    ],
+)
+def test_errors_name_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Settings.from_env(env)
+
+
+def test_the_readme_documents_every_setting() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    missing = [v for v in Settings.variables().values() if f"`{v}`" not in readme]
+    assert missing == []

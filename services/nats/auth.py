@@ -17,7 +17,7 @@ Nobody but ``admin`` may create, update, delete or purge a stream or delete a me
 only create consumers on the streams they may read. Passwords are never in these files:
 each is a variable (``$FPGA_NATS_API_PASSWORD``) that nats-server resolves from its environment.
 
-``python -m services.natsauth --host a=0-4 --host b=5-9`` prints the file for a layout; the
+``python -m services.nats.auth --host a=0-4 --host b=5-9`` prints the file for a layout; the
 shipped ``nats-accounts.conf`` is the one for ``compose.yaml``.
 """
 
@@ -349,7 +349,7 @@ def render_accounts(hosts: Sequence[HwbridgeHost]) -> str:
     """The accounts file ``nats.conf`` includes, for these hwbridge hosts."""
     lines = [
         "# NATS accounts, users and permissions of fpga-cloud. Generated, do not edit:",
-        f"#   python -m services.natsauth {_describe(hosts)}",
+        f"#   python -m services.nats.auth {_describe(hosts)}",
         "# Passwords come from nats-server's environment (FPGA_NATS_<USER>_PASSWORD).",
         "accounts {",
         f"  {SYSTEM_ACCOUNT} {{}}",
@@ -374,7 +374,7 @@ def parse_host(spec: str) -> HwbridgeHost:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m services.natsauth", description="Print the NATS accounts file."
+        prog="python -m services.nats.auth", description="Print the NATS accounts file."
     )
     parser.add_argument(
         "--host", action="append", required=True, metavar="NAME=BOARDS",

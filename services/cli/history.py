@@ -18,14 +18,14 @@ from nats.aio.client import Client as NATS
 
 from events.codec import event_type
 from events.connection import PROJECTIONS_USER
+from events.envelope import envelope_json
 from events.store import EventStore
 from events.subjects import all_boards_filter
 from projections.digest import views_digest
 from projections.runner import Views
-from services.api.live import envelope_json
 from services.audit.query import HistoryFilter, history
 from services.audit.verify import verify_chain
-from services.toolconnect import tool_connect
+from services.cli.toolconnect import tool_connect
 
 API_KEY_ENV = "FPGA_CLOUD_API_KEY"
 

@@ -12,7 +12,7 @@ from events.store import EventStore
 from events.subjects import KEY_STREAM
 from projections.keys import KeyView
 from services.auth.issuer import KeyIssuer
-from services.toolconnect import tool_connect
+from services.cli.toolconnect import tool_connect
 
 
 def add_keys_args(parser: argparse.ArgumentParser) -> None:

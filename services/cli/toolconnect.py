@@ -12,7 +12,7 @@ from nats.aio.client import Client as NATS
 
 from events.connection import connect, redact
 from events.settings import Settings
-from services.natsaccess import tool_credentials
+from services.nats.access import tool_credentials
 
 DEFAULT_NATS = "nats://127.0.0.1:4222"
 REACH_TIMEOUT_S = 3.0

@@ -15,7 +15,7 @@ from events.connection import ADMIN_USER, NatsCredentials, connect
 from events.settings import Settings
 from events.store import EventStore
 from services.auth.issuer import KeyIssuer
-from services.natsaccess import start_nats, tool_credentials
+from services.nats.access import start_nats, tool_credentials
 
 log = logging.getLogger("fpga-cloud")
 
@@ -105,7 +105,7 @@ async def run_up(settings: Settings) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    port = int(os.environ.get("FPGA_CLOUD_NATS_PORT", "4222"))
+    port = settings.nats_port
     # The embedded server unless NATS_URL is set; the streams are created here, as admin.
     nats = await start_nats(settings, port)
     server, nats_url = nats.server, nats.url

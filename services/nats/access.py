@@ -31,8 +31,8 @@ from events.connection import (
 )
 from events.settings import Settings
 from events.streams import provision
-from services.natsauth import HwbridgeHost, check_password, new_password, users
-from services.natsserver import NatsServer
+from services.nats.auth import HwbridgeHost, check_password, new_password, users
+from services.nats.server import NatsServer
 
 CREDENTIALS_FILE = "credentials.json"
 HWBRIDGE_HOST_ENV = "FPGA_CLOUD_HWBRIDGE_HOST"
