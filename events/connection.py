@@ -56,8 +56,18 @@ class NatsCredentials:
     password: str = field(repr=False)
 
 
+_HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
 def hwbridge_user(host: str) -> str:
-    """The NATS user of a hwbridge host (``hwbridge-<host>``)."""
+    """The NATS user of a hwbridge host (``hwbridge-<host>``).
+
+    Raises:
+        ValueError: The name has characters other than letters, digits, '-' and '_' (a '.'
+            would make one host's inboxes a prefix of another's).
+    """
+    if not _HOST.fullmatch(host):
+        raise ValueError(f"hwbridge host name {host!r}: use letters, digits, '-' and '_'")
     return f"{HWBRIDGE_USER_PREFIX}{host}"
 
 

@@ -36,9 +36,9 @@ from events.connection import (
     ADMIN_USER,
     API_USER,
     PROJECTIONS_USER,
+    hwbridge_user,
     inbox_prefix,
 )
-from events.connection import hwbridge_user as _hwbridge_user
 from events.objects import object_stream
 from events.subjects import (
     AUDIT_STREAM,
@@ -66,7 +66,6 @@ API = API_USER
 PROJECTIONS = PROJECTIONS_USER
 
 
-_HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9]{15,}")
 _PASSWORD_ALPHABET = string.ascii_letters + string.digits
 
@@ -117,18 +116,6 @@ class User:
     @property
     def password_variable(self) -> str:
         return password_variable(self.name)
-
-
-def hwbridge_user(host: str) -> str:
-    """The NATS user of a hwbridge host.
-
-    Raises:
-        ValueError: The name has characters other than letters, digits, '-' and '_' (a '.'
-            would make one host's inboxes a prefix of another's).
-    """
-    if not _HOST.fullmatch(host):
-        raise ValueError(f"hwbridge host name {host!r}: use letters, digits, '-' and '_'")
-    return _hwbridge_user(host)
 
 
 def new_password() -> str:
