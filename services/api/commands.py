@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from events.errors import WrongExpectedSequence
+from events.publish import Appended
 from events.store import EventStore
 from events.types import BoardClaimed, BoardEvent, JobQueued
 from projections.runner import ProjectionRunner
@@ -13,6 +15,7 @@ from projections.views import BoardView
 from services.domain.errors import Busy
 
 MAX_ATTEMPTS = 20
+E = TypeVar("E", bound=BoardEvent)
 
 
 class CommandBus:
@@ -32,19 +35,13 @@ class CommandBus:
             DomainError: from ``decide``, when the command is not allowed.
             Busy: the board kept changing for ``MAX_ATTEMPTS`` tries.
         """
-        lock = self._locks.setdefault(fpga_id, asyncio.Lock())
-        async with lock:
-            for _ in range(MAX_ATTEMPTS):
-                board = self._runner.views.boards[fpga_id]
-                event = decide(board)
-                try:
-                    appended = await self._store.append(event, expected_seq=board.last_seq)
-                except WrongExpectedSequence as conflict:
-                    await self._catch_up(board, conflict.actual)
-                    continue
-                await self._runner.wait_for(appended.seq)
-                return event
-        raise Busy(f"FPGA {fpga_id} changed too often; retry.")
+
+        async def attempt() -> tuple[BoardEvent, Appended]:
+            board = self._runner.views.boards[fpga_id]
+            event = decide(board)
+            return event, await self._store.append(event, expected_seq=board.last_seq)
+
+        return await self._until_appended(fpga_id, attempt)
 
     async def execute_claiming(
         self, fpga_id: int, owner: str, decide: Callable[[BoardView, int], JobQueued]
@@ -59,26 +56,35 @@ class CommandBus:
             Busy: the board or the key's holdings kept changing for ``MAX_ATTEMPTS`` tries.
         """
         views = self._runner.views
-        lock = self._locks.setdefault(fpga_id, asyncio.Lock())
-        async with lock:
+
+        async def attempt() -> tuple[JobQueued, Appended]:
+            board = views.boards[fpga_id]
+            holdings_seq = views.holdings_seq.get(owner, 0)
+            held = views.boards_held(owner)
+            event = decide(board, held)
+            claim = BoardClaimed(fpga_id=fpga_id, owner=owner, job_id=event.job_id, held=held)
+            together = (event, board.last_seq), (claim, holdings_seq)
+            return event, await self._store.append_together(*together)
+
+        return await self._until_appended(fpga_id, attempt)
+
+    async def _until_appended(
+        self, fpga_id: int, attempt: Callable[[], Awaitable[tuple[E, Appended]]]
+    ) -> E:
+        """Run ``attempt`` (decide, then append with expected sequences) until an append
+        holds, catching up after each conflict; then wait until the views show it."""
+        async with self._locks.setdefault(fpga_id, asyncio.Lock()):
             for _ in range(MAX_ATTEMPTS):
-                board = views.boards[fpga_id]
-                holdings_seq = views.holdings_seq.get(owner, 0)
-                held = views.boards_held(owner)
-                event = decide(board, held)
-                claim = BoardClaimed(fpga_id=fpga_id, owner=owner, job_id=event.job_id, held=held)
                 try:
-                    appended = await self._store.append_together(
-                        (event, board.last_seq), (claim, holdings_seq)
-                    )
+                    event, appended = await attempt()
                 except WrongExpectedSequence as conflict:
-                    await self._catch_up(board, conflict.actual)
+                    await self._catch_up(conflict.actual)
                     continue
                 await self._runner.wait_for(appended.seq)
                 return event
-        raise Busy(f"FPGA {fpga_id} or this key's boards changed too often; retry.")
+        raise Busy(f"FPGA {fpga_id} changed too often; retry.")
 
-    async def _catch_up(self, board: BoardView, actual: int | None) -> None:
+    async def _catch_up(self, actual: int | None) -> None:
         target = actual if actual is not None else self._runner.views.applied_seq + 1
         try:
             await self._runner.wait_for(target, timeout=2.0)

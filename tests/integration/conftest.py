@@ -20,6 +20,7 @@ from projections.runner import ProjectionRunner
 from services.api.app import create_app
 from services.api.server import http_server
 from services.audit.notary import Notary
+from services.nats.server import NatsServer
 from tests.fakes import FakeDriver
 from tests.integration.workerkit import FPGA, StartWorker
 from tests.keys import ALICE, record_test_keys
@@ -60,6 +61,31 @@ async def client(
     """The app over ASGI; requests authenticate as alice unless they send another key."""
     async with asgi_client(create_app(store, runner, TEST_SETTINGS, keyring), ALICE.headers) as c:
         yield c
+
+
+@contextlib.asynccontextmanager
+async def api_replica(
+    nats_server: NatsServer, settings: Settings, name: str = "replica"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An independent API stack (its own connection, views, key registry, audit notary and
+    app) over ASGI: what a second API process is."""
+    nc = await nats_server.connect()
+    store = EventStore(nc)
+    runner = ProjectionRunner(store, range(10))
+    await runner.start()
+    ring = KeyRing(store)
+    await ring.start()
+    notary = Notary(store)
+    await notary.start()
+    try:
+        async with asgi_client(create_app(store, runner, settings, ring, notary)) as client:
+            client.base_url = httpx.URL(f"http://{name}")
+            yield client
+    finally:
+        await notary.stop()
+        await ring.stop()
+        await runner.stop()
+        await nc.drain()
 
 
 class LiveApi:

@@ -18,12 +18,9 @@ from msgspec.structs import replace
 from events.store import EventStore
 from events.types import BoardClaimed, JobQueued
 from projections.keyring import KeyRing
-from projections.runner import ProjectionRunner
-from services.api.app import create_app
-from services.audit.notary import Notary
 from services.audit.verify import verify_chain
 from services.nats.server import NatsServer
-from tests.integration.conftest import TEST_SETTINGS
+from tests.integration.conftest import TEST_SETTINGS, api_replica
 from tests.keys import ALICE, BOB
 
 LIMIT = 2
@@ -37,34 +34,12 @@ SETTINGS = replace(TEST_SETTINGS, max_boards_per_key=LIMIT)
 async def replicas(
     nats_server: NatsServer, keyring: KeyRing
 ) -> AsyncIterator[list[httpx.AsyncClient]]:
-    """Two independent API stacks (connection, views, key registry, audit notary, app) on one
-    server; the test keys are recorded (``keyring``)."""
-    clients: list[httpx.AsyncClient] = []
-    stops = []
-    for name in ("a", "b"):
-        nc = await nats_server.connect()
-        store = EventStore(nc)
-        runner = ProjectionRunner(store, range(10))
-        await runner.start()
-        ring = KeyRing(store)
-        await ring.start()
-        notary = Notary(store)
-        await notary.start()
-        app = create_app(store, runner, SETTINGS, ring, notary)
-        client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]
-            base_url=f"http://replica-{name}",
-        )
-        await client.__aenter__()
-        clients.append(client)
-        stops.append((client, ring, notary, runner, nc))
-    yield clients
-    for client, ring, notary, runner, nc in stops:
-        await client.__aexit__(None, None, None)
-        await notary.stop()
-        await ring.stop()
-        await runner.stop()
-        await nc.drain()
+    """Two API replicas on one server; the test keys are recorded (``keyring``)."""
+    async with (
+        api_replica(nats_server, SETTINGS, "replica-a") as a,
+        api_replica(nats_server, SETTINGS, "replica-b") as b,
+    ):
+        yield [a, b]
 
 
 async def _submit(client: httpx.AsyncClient, fpga_id: int, key: dict[str, str]) -> httpx.Response:

@@ -23,7 +23,7 @@ from projections.runner import ProjectionRunner
 from services.api.app import create_app
 from services.nats.server import NatsServer
 from tests.fakes import reservation
-from tests.integration.conftest import TEST_SETTINGS
+from tests.integration.conftest import TEST_SETTINGS, api_replica
 from tests.keys import ALICE
 
 N = 20
@@ -166,24 +166,11 @@ async def test_submit_and_cancel_racing_leave_a_consistent_board(
 
 
 @pytest.fixture
-async def replica(nats_server: NatsServer) -> AsyncIterator[httpx.AsyncClient]:
+async def replica(nats_server: NatsServer, keyring: KeyRing) -> AsyncIterator[httpx.AsyncClient]:
     """A second, independent API stack: its own connection, projections and app."""
-    nc = await nats_server.connect()
-    store = EventStore(nc)
-    runner = ProjectionRunner(store, range(10))
-    await runner.start()
-    keyring = KeyRing(store)
-    await keyring.start()
-    app = create_app(store, runner, TEST_SETTINGS, keyring)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]
-        base_url="http://replica",
-        headers=ALICE.headers,
-    ) as c:
+    async with api_replica(nats_server, TEST_SETTINGS) as c:
+        c.headers.update(ALICE.headers)
         yield c
-    await keyring.stop()
-    await runner.stop()
-    await nc.drain()
 
 
 async def test_concurrent_submits_across_two_replicas_queue_one_job(
