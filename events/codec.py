@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
-from events.types import BoardEvent, LogAppended, StoredEvent
+from events.farm import StoredEvent
+from events.types import BoardEvent, LogAppended
 
 _encoder = msgspec.json.Encoder()
 _board_decoder: msgspec.json.Decoder[BoardEvent] = msgspec.json.Decoder(BoardEvent)

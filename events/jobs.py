@@ -11,8 +11,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from events.farm import BoardClaimed, JobWaiting, StoredEvent, WaitingCancelled
 from events.types import (
-    BoardEvent,
     BoardFaulted,
     BoardReset,
     BuildFailed,
@@ -29,7 +29,7 @@ from events.types import (
 )
 
 JobType = Literal["build_and_program", "run", "reset"]
-JobStatus = Literal["queued", "running", "complete", "failed", "cancelled"]
+JobStatus = Literal["waiting", "queued", "running", "complete", "failed", "cancelled"]
 JobOutcome = Literal["complete", "failed", "cancelled"]
 #: A job in one of these has ended; no later event changes it.
 TERMINAL_STATUSES: frozenset[str] = frozenset(get_args(JobOutcome))
@@ -53,9 +53,11 @@ class JobEnded:
     error: str | None = None
 
 
-def job_id_of(event: BoardEvent) -> uuid.UUID | None:
+def job_id_of(event: StoredEvent) -> uuid.UUID | None:
     """The job an event is about (a session's end creates its reset job), or None."""
     match event:
+        case BoardClaimed():
+            return None
         case SessionReleased(reset_job_id=job_id) | SessionExpired(reset_job_id=job_id):
             return job_id
         case _:
@@ -63,10 +65,11 @@ def job_id_of(event: BoardEvent) -> uuid.UUID | None:
             return found
 
 
-def job_opened(event: BoardEvent) -> JobOpened | None:
-    """The job this event creates, if it creates one."""
+def job_opened(event: StoredEvent) -> JobOpened | None:
+    """The job this event creates, if it creates one (a job that waited for a board is
+    created by ``JobWaiting``, and ``JobQueued`` puts it on its board)."""
     match event:
-        case JobQueued(job_id=jid, owner=owner):
+        case JobQueued(job_id=jid, owner=owner) | JobWaiting(job_id=jid, owner=owner):
             return JobOpened(jid, "build_and_program", owner)
         case RunQueued(job_id=jid, owner=owner):
             return JobOpened(jid, "run", owner)
@@ -79,12 +82,12 @@ def job_opened(event: BoardEvent) -> JobOpened | None:
     return None
 
 
-def job_ended(event: BoardEvent) -> JobEnded | None:
+def job_ended(event: StoredEvent) -> JobEnded | None:
     """The job this event ends, if it ends one.
 
     A build job completes when its session opens; a reset when the board is back; a run with
     its result. Cancelling, a failed build or programming, a job the worker could not finish and
-    a board fault (naming its job) end the job they name.
+    a board fault (naming its job) end the job they name; so does leaving the waiting list.
     """
     match event:
         case SessionOpened(job_id=jid) | BoardReset(job_id=jid):
@@ -93,6 +96,8 @@ def job_ended(event: BoardEvent) -> JobEnded | None:
             return JobEnded(jid, "complete", None) if ok else JobEnded(jid, "failed", error)
         case JobCancelled(job_id=jid):
             return JobEnded(jid, "cancelled")
+        case WaitingCancelled(job_id=jid, reason=reason):
+            return JobEnded(jid, "cancelled", reason or None)
         case (
             BuildFailed(job_id=jid, reason=reason)
             | ProgrammingFailed(job_id=jid, reason=reason)

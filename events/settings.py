@@ -63,6 +63,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Longest a new session may last, renewals included; kept in its events like the lease."""
     max_boards_per_key: Annotated[int, env("FPGA_CLOUD_MAX_BOARDS_PER_KEY")] = 3
     """Boards one API key may hold (queued to reserved) at once (0 = no limit)."""
+    max_waiting_per_key: Annotated[int, env("FPGA_CLOUD_MAX_WAITING_PER_KEY")] = 100
+    """Jobs one API key may have waiting for any board (0 = no limit)."""
     rate_limit_per_s: Annotated[float, env("FPGA_CLOUD_RATE_LIMIT")] = 50.0
     """Requests a second per API key, on average (0 = no limit)."""
     rate_limit_burst: Annotated[int, env("FPGA_CLOUD_RATE_BURST")] = 100

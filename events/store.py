@@ -16,6 +16,7 @@ from nats.js.errors import NotFoundError
 
 from events.codec import decode_board_event, decode_log, encode, event_type
 from events.errors import DesignMissing
+from events.farm import BoardClaimed, FarmEvent, StoredEvent
 from events.keys import KeyLifecycle, encode_key_event, key_subject
 from events.objects import put_once
 from events.publish import (
@@ -37,8 +38,10 @@ from events.subjects import (
     holdings_filter,
     holdings_subject,
     log_subject,
+    queue_filter,
+    queue_subject,
 )
-from events.types import BoardClaimed, BoardEvent, LogAppended, StoredEvent
+from events.types import BoardEvent, LogAppended
 
 #: The largest stream sequence a client may name (JetStream's are unsigned 64-bit; ours are
 #: bounded to what every JSON and HTTP client reads as a signed one).
@@ -65,6 +68,16 @@ class Stored:
     event: BoardEvent
 
 
+def placement(event: StoredEvent) -> tuple[str, str]:
+    """Where an event is stored, and its aggregate's filter (its expected sequence's scope)."""
+    name = event_type(event)
+    if isinstance(event, BoardClaimed):
+        return holdings_subject(event.owner, name), holdings_filter(event.owner)
+    if isinstance(event, FarmEvent):  # the waiting list's
+        return queue_subject(name), queue_filter()
+    return board_subject(event.fpga_id, name), board_filter(event.fpga_id)
+
+
 class EventStore:
     """Appends and reads board and log events on a JetStream connection."""
 
@@ -86,29 +99,32 @@ class EventStore:
         return bool(self._nc.is_connected)
 
     async def append(
-        self, event: BoardEvent, *, expected_seq: int | None = None, msg_id: str | None = None
+        self, event: StoredEvent, *, expected_seq: int | None = None, msg_id: str | None = None
     ) -> Appended:
-        """Append one board event.
+        """Append one event to its aggregate (a board: ``fpga.<id>.<Type>``; or a farm
+        aggregate, see :func:`placement`).
 
         Args:
-            event: the event; its subject is ``fpga.<id>.<Type>``.
-            expected_seq: the board's last stream sequence the decision was based on (0 = none);
-                ``None`` appends unconditionally (only for facts no decision depends on).
+            event: the event.
+            expected_seq: the aggregate's last stream sequence the decision was based on
+                (0 = none); ``None`` appends unconditionally (only for facts no decision
+                depends on).
             msg_id: de-duplication id; defaults to the event id.
 
         Raises:
-            WrongExpectedSequence: another writer appended to the board first.
+            WrongExpectedSequence: another writer appended to the aggregate first.
             EventStoreError: the server refused the append.
         """
+        subject, scope = placement(event)
         headers = {MSG_ID: msg_id or event.event_id}
         if expected_seq is not None:
             headers[EXPECTED_LAST_SUBJECT_SEQ] = str(expected_seq)
-            headers[EXPECTED_LAST_SUBJECT_SEQ_SUBJECT] = board_filter(event.fpga_id)
-        subject = board_subject(event.fpga_id, event_type(event))
+            headers[EXPECTED_LAST_SUBJECT_SEQ_SUBJECT] = scope
         return await self._publish(subject, encode(event), headers)
 
     async def append_together(self, *appends: tuple[StoredEvent, int]) -> Appended:
-        """Append events to several aggregates at once: all are stored, in order, or none.
+        """Append events to several aggregates at once: all are stored, in order, or none
+        (one event: appended alone, with its aggregate's expected sequence).
 
         Args:
             appends: each event with the last sequence of its aggregate (a board, or a farm
@@ -118,16 +134,12 @@ class EventStore:
             WrongExpectedSequence: another writer appended to one of the aggregates first.
             EventStoreError: the server refused the batch.
         """
+        if len(appends) == 1:
+            (event, expected), *_ = appends
+            return await self.append(event, expected_seq=expected)
         messages: list[Message] = []
         for event, expected in appends:
-            if isinstance(event, BoardClaimed):
-                subject = holdings_subject(event.owner, event_type(event))
-                scope = holdings_filter(event.owner)
-            else:
-                subject, scope = (
-                    board_subject(event.fpga_id, event_type(event)),
-                    board_filter(event.fpga_id),
-                )
+            subject, scope = placement(event)
             headers = {
                 MSG_ID: event.event_id,
                 EXPECTED_LAST_SUBJECT_SEQ: str(expected),

@@ -51,6 +51,20 @@ def holdings_filter(owner: str) -> str:
     return holdings_subject(owner, "*")
 
 
+#: The farm's waiting list: one aggregate for jobs submitted to any board.
+QUEUE_AGGREGATE = f"{FARM_SUBJECT_ROOT}.queue"
+
+
+def queue_subject(event_type: str) -> str:
+    """``fpgafarm.queue.JobWaiting``: the waiting list's events."""
+    return f"{QUEUE_AGGREGATE}.{event_type}"
+
+
+def queue_filter() -> str:
+    """Every event of the waiting list: the consistency boundary of assignments."""
+    return queue_subject("*")
+
+
 def all_farm_filter() -> str:
     return f"{FARM_SUBJECT_ROOT}.>"
 

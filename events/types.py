@@ -215,6 +215,36 @@ class BoardRegistered(Event, tag=True, frozen=True, kw_only=True):
     serial_number: str | None = None
 
 
+class BoardHealthChecked(Event, tag=True, frozen=True, kw_only=True):
+    """The board's host probed it between sessions (base SoC up, identification read)."""
+
+    ok: bool
+    duration_s: float
+    detail: str = ""
+    """What the probe read, or why it failed (one line)."""
+
+
+class BoardDrained(Event, tag=True, frozen=True, kw_only=True):
+    """An admin put the board in maintenance: a session in progress finishes, nothing starts."""
+
+    by: str
+    reason: str = ""
+
+
+class BoardRetired(Event, tag=True, frozen=True, kw_only=True):
+    """An admin took the board out of the farm for good (until restored)."""
+
+    by: str
+    reason: str = ""
+
+
+class BoardRestored(Event, tag=True, frozen=True, kw_only=True):
+    """An admin put a drained or retired board back in the pool."""
+
+    by: str
+    reason: str = ""
+
+
 class StreamOpened(Event, tag=True, frozen=True, kw_only=True):
     """The session owner opened a Wishbone stream (WebSocket) to the board."""
 
@@ -269,29 +299,15 @@ BoardEvent = (
     | StreamOpened
     | StreamClosed
     | BoardRegistered
+    | BoardHealthChecked
+    | BoardDrained
+    | BoardRetired
+    | BoardRestored
 )
 
 BOARD_EVENT_TYPES: tuple[type[Event], ...] = BoardEvent.__args__
 #: Every board event's type name: its tag, and the last token of its subject.
 BOARD_EVENT_NAMES: frozenset[str] = frozenset(t.__name__ for t in BOARD_EVENT_TYPES)
-
-
-class BoardClaimed(Event, tag=True, frozen=True, kw_only=True):
-    """An API key's submit took a board: the key's holdings aggregate moves on.
-
-    Appended in one atomic batch with the submit's ``JobQueued``, each with its expected
-    sequence, so two API replicas deciding for the same key cannot both pass its board limit.
-    """
-
-    owner: str
-    job_id: uuid.UUID
-    held: int
-    """Boards the key held when this was decided, this one not counted."""
-
-
-#: Events of the farm's aggregates (on ``fpgafarm.*``), beside the boards' on the board stream.
-FarmEvent = BoardClaimed
-StoredEvent = BoardEvent | FarmEvent
 
 
 class LogAppended(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=True):

@@ -8,10 +8,14 @@ from msgspec.structs import replace
 
 from events.jobs import job_ended
 from events.types import (
+    BoardDrained,
     BoardEvent,
     BoardFaulted,
+    BoardHealthChecked,
     BoardRegistered,
     BoardReset,
+    BoardRestored,
+    BoardRetired,
     BuildStarted,
     BuildSucceeded,
     JobQueued,
@@ -104,6 +108,15 @@ def apply(board: BoardView, event: BoardEvent, seq: int) -> BoardView:
             )  # fmt: skip
         case BoardRegistered(driver=driver, host=host, in_service=in_service):
             return replace(board, driver=driver, host=host, in_service=in_service)
+        case BoardHealthChecked(ok=ok):
+            failed = 0 if ok else board.failed_probes + 1
+            return replace(board, failed_probes=failed, last_probe_at=event.occurred_at)
+        case BoardDrained():
+            return replace(board, availability="maintenance")
+        case BoardRetired():
+            return replace(board, availability="retired")
+        case BoardRestored():
+            return replace(board, availability="active", failed_probes=0)
         case BoardFaulted(reason=reason):
             return replace(
                 board,

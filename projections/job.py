@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from msgspec.structs import replace
 
+from events.farm import JobWaiting, StoredEvent
 from events.jobs import TERMINAL_STATUSES, job_ended, job_opened
 from events.types import (
-    BoardEvent,
     BoardReset,
     BuildStarted,
     BuildSucceeded,
+    Event,
     JobQueued,
     Programmed,
     ProgrammingStarted,
@@ -22,26 +23,32 @@ from events.types import (
 from projections.views import JobView, RunResult
 
 #: The stage a job shows after the event that ended it (else its status: failed, cancelled).
-_FINAL_STAGE: dict[type[BoardEvent], str] = {
+_FINAL_STAGE: dict[type[StoredEvent], str] = {
     SessionOpened: "reserved", BoardReset: "idle", WishboneResult: "done",
 }  # fmt: skip
 
 
-def apply(job: JobView | None, event: BoardEvent) -> JobView | None:
+def apply(job: JobView | None, event: StoredEvent) -> JobView | None:
     """Fold one event into the job it concerns."""
     at = event.occurred_at
     opened = job_opened(event)
     if opened is not None:
-        job = JobView(
-            job_id=opened.job_id, fpga_id=event.fpga_id, type=opened.type, status="queued",
-            created_at=at, updated_at=at, owner=opened.owner,
+        # A job that waited for any board keeps its creation when it lands on one.
+        created = job.created_at if job is not None and job.status == "waiting" else at
+        fresh = JobView(
+            job_id=opened.job_id, fpga_id=None, type=opened.type, status="queued",
+            created_at=created, updated_at=at, owner=opened.owner,
         )  # fmt: skip
         match event:
-            case JobQueued(language=language, top=top):
-                return replace(job, language=language, top=top)
-            case RunQueued(session_id=sid):
-                return replace(job, session_id=sid)
-        return job
+            case JobWaiting(language=language, top=top):
+                return replace(fresh, status="waiting", stage="waiting", language=language, top=top)
+            case JobQueued(fpga_id=fpga_id, language=language, top=top):
+                return replace(fresh, fpga_id=fpga_id, language=language, top=top)
+            case RunQueued(fpga_id=fpga_id, session_id=sid):
+                return replace(fresh, fpga_id=fpga_id, session_id=sid)
+            case Event(fpga_id=fpga_id):
+                return replace(fresh, fpga_id=fpga_id)
+        return fresh
     if job is None or job.status in TERMINAL_STATUSES:
         return job
     ended = job_ended(event)

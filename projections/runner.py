@@ -10,22 +10,18 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from events.codec import decode_log, decode_stored
+from events.farm import BoardClaimed, FarmEvent, StoredEvent
 from events.jobs import job_id_of
 from events.store import EventStore, stream_seq
 from events.subjects import BOARD_STREAM_FILTERS, LOG_STREAM, all_logs_filter
-from events.types import (
-    BoardClaimed,
-    BoardEvent,
-    LogAppended,
-    StoredEvent,
-    StreamClosed,
-    StreamOpened,
-)
+from events.types import BoardEvent, LogAppended, StreamClosed, StreamOpened
 from events.watermark import Watermark
 from projections import board as board_fold
 from projections import job as job_fold
 from projections import logs as log_fold
+from projections import waiting as waiting_fold
 from projections.views import BoardView, JobView, LogView
+from projections.waiting import WaitingList
 
 
 class Views:
@@ -39,6 +35,8 @@ class Views:
         """Wishbone streams opened and not yet recorded as closed, by stream id."""
         self.holdings_seq: dict[str, int] = {}
         """Each key's last ``BoardClaimed``: its holdings aggregate's expected sequence."""
+        self.waiting = WaitingList()
+        """Jobs waiting for any board."""
         self.applied_seq = 0
 
     def apply(self, seq: int, event: StoredEvent) -> None:
@@ -49,13 +47,16 @@ class Views:
         if isinstance(event, BoardClaimed):
             self.holdings_seq[event.owner] = seq
             return
-        board = self.boards.get(event.fpga_id)
-        if board is not None:
-            self.boards[event.fpga_id] = board_fold.apply(board, event, seq)
-        if isinstance(event, StreamOpened):
-            self.open_streams[event.stream_id] = event
-        elif isinstance(event, StreamClosed):
-            self.open_streams.pop(event.stream_id, None)
+        if isinstance(event, FarmEvent):
+            self.waiting = waiting_fold.apply(self.waiting, event, seq)
+        else:
+            board = self.boards.get(event.fpga_id)
+            if board is not None:
+                self.boards[event.fpga_id] = board_fold.apply(board, event, seq)
+            if isinstance(event, StreamOpened):
+                self.open_streams[event.stream_id] = event
+            elif isinstance(event, StreamClosed):
+                self.open_streams.pop(event.stream_id, None)
         job_id = job_id_of(event)
         if job_id is not None:
             job = job_fold.apply(self.jobs.get(job_id), event)
@@ -113,7 +114,7 @@ class ProjectionRunner:
         seq = stream_seq(msg)
         event = decode_stored(msg.data)
         self.views.apply(seq, event)
-        if not isinstance(event, BoardClaimed):
+        if not isinstance(event, FarmEvent):
             for listener in self._listeners:
                 listener(seq, event)
         self._watermark.advance(seq)

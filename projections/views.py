@@ -12,6 +12,10 @@ from events.jobs import JobStatus, JobType
 from events.settings import DEFAULT_LEASE_SECONDS
 
 BoardState = Literal["idle", "queued", "building", "programming", "reserved", "error"]
+BoardHealth = Literal["good", "bad", "maintenance", "retired"]
+Availability = Literal["active", "maintenance", "retired"]
+#: Probes failed in a row that take a board out of the pool (it comes back when one passes).
+FAILED_PROBES_BAD = 2
 
 
 class SessionView(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,6 +44,24 @@ class BoardView(msgspec.Struct, frozen=True, kw_only=True):
     driver: str = "virtual"
     host: str | None = None
     in_service: bool = True
+    availability: Availability = "active"
+    """What admins decided: in the pool, draining for maintenance, or retired."""
+    failed_probes: int = 0
+    """Health probes failed in a row since the last that passed."""
+    last_probe_at: datetime | None = None
+
+    @property
+    def health(self) -> BoardHealth:
+        """Whether the board may be given out: ``good``, ``bad`` (its probes fail),
+        ``maintenance`` or ``retired`` (an admin's decision)."""
+        if self.availability != "active":
+            return self.availability
+        return "bad" if self.failed_probes >= FAILED_PROBES_BAD else "good"
+
+    @property
+    def assignable(self) -> bool:
+        """Idle, in service and healthy: a new job may start here."""
+        return self.state == "idle" and self.in_service and self.health == "good"
 
 
 class RunResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,7 +72,8 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
 
 class JobView(msgspec.Struct, frozen=True, kw_only=True):
     job_id: uuid.UUID
-    fpga_id: int
+    fpga_id: int | None
+    """None while the job waits for any board."""
     type: JobType
     status: JobStatus
     created_at: datetime

@@ -16,17 +16,20 @@ from projections.runner import ProjectionRunner
 from services.api.auth import API_KEY_SCHEME, PUBLIC_OPT, AuthMiddleware
 from services.api.commands import CommandBus
 from services.api.deps import Services
+from services.api.dispatcher import Dispatcher
 from services.api.errors import EXCEPTION_HANDLERS
 from services.api.live import EventHub
 from services.api.pathcheck import CanonicalBoardIdMiddleware
 from services.api.routes_audit import AuditController
 from services.api.routes_auth import AuthController
+from services.api.routes_availability import AvailabilityController
 from services.api.routes_events import (
     all_events,
     all_events_ws,
     board_events,
     board_events_ws,
 )
+from services.api.routes_farm import FarmController
 from services.api.routes_fpga import FpgaController
 from services.api.routes_health import health
 from services.api.routes_jobs import JobsController
@@ -68,6 +71,8 @@ def create_app(
             AuditController,
             AuthController,
             FpgaController,
+            AvailabilityController,
+            FarmController,
             JobsController,
             SessionController,
         ],
@@ -91,9 +96,11 @@ def create_app(
         ),
         debug=False,
     )
+    bus = CommandBus(store, runner)
     app.state.services = Services(
-        store=store, runner=runner, bus=CommandBus(store, runner), settings=settings,
+        store=store, runner=runner, bus=bus, settings=settings,
         hub=EventHub(store, runner), notary=notary, keyring=keyring,
         issuer=KeyIssuer(store, keyring), limiter=limiter,
+        dispatcher=Dispatcher(runner, bus, max_boards=settings.max_boards_per_key),
     )  # fmt: skip
     return app

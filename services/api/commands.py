@@ -7,15 +7,20 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from events.errors import WrongExpectedSequence
+from events.farm import BoardClaimed, QueueEvent, StoredEvent
 from events.publish import Appended
 from events.store import EventStore
-from events.types import BoardClaimed, BoardEvent, JobQueued
+from events.types import BoardEvent, JobQueued
 from projections.runner import ProjectionRunner
 from projections.views import BoardView
+from projections.waiting import WaitingList
 from services.domain.errors import Busy
+from services.domain.fairness import next_assignment
+from services.domain.waitlist import decide_assignment
 
 MAX_ATTEMPTS = 20
-E = TypeVar("E", bound=BoardEvent)
+E = TypeVar("E", bound=StoredEvent | None)
+WAITING_LIST = "waiting list"
 
 
 class CommandBus:
@@ -26,7 +31,7 @@ class CommandBus:
         self._runner = runner
         # One writer per board inside this process saves round trips; the store's sequence
         # check is what keeps several processes (API replicas) correct.
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._locks: dict[int | str, asyncio.Lock] = {}
 
     async def execute(self, fpga_id: int, decide: Callable[[BoardView], BoardEvent]) -> BoardEvent:
         """Decide and append; on a sequence conflict, catch up and decide again.
@@ -68,21 +73,61 @@ class CommandBus:
 
         return await self._until_appended(fpga_id, attempt)
 
+    async def execute_on_waiting_list(
+        self, decide: Callable[[WaitingList], QueueEvent]
+    ) -> QueueEvent:
+        """Decide against the waiting list and append with its expected sequence."""
+
+        async def attempt() -> tuple[QueueEvent, Appended]:
+            waiting = self._runner.views.waiting
+            event = decide(waiting)
+            return event, await self._store.append_together((event, waiting.last_seq))
+
+        return await self._until_appended(WAITING_LIST, attempt)
+
+    async def assign_next(self, max_boards: int) -> JobQueued | None:
+        """Give the fairest waiting job the first free board it can run on, if any: its
+        ``JobQueued``, ``JobAssigned`` and ``BoardClaimed`` in one atomic batch with the board's,
+        the list's and the key's expected sequences. None: nothing to assign."""
+        views = self._runner.views
+
+        async def attempt() -> tuple[JobQueued | None, Appended | None]:
+            found = next_assignment(
+                views.waiting, views.boards.values(), views.boards_held, max_boards
+            )
+            if found is None:
+                return None, None
+            owner = found.waiter.owner
+            queued, assigned, claimed = decide_assignment(found, views.boards_held(owner))
+            appended = await self._store.append_together(
+                (queued, found.board.last_seq),
+                (assigned, views.waiting.last_seq),
+                (claimed, views.holdings_seq.get(owner, 0)),
+            )
+            return queued, appended
+
+        return await self._until_appended(WAITING_LIST, attempt)
+
     async def _until_appended(
-        self, fpga_id: int, attempt: Callable[[], Awaitable[tuple[E, Appended]]]
+        self,
+        scope: int | str,
+        attempt: Callable[[], Awaitable[tuple[E, Appended | None]]],
     ) -> E:
         """Run ``attempt`` (decide, then append with expected sequences) until an append
-        holds, catching up after each conflict; then wait until the views show it."""
-        async with self._locks.setdefault(fpga_id, asyncio.Lock()):
+        holds, catching up after each conflict; then wait until the views show it. One attempt
+        at a time per ``scope`` (a board, or the waiting list) in this process."""
+        async with self._locks.setdefault(scope, asyncio.Lock()):
             for _ in range(MAX_ATTEMPTS):
                 try:
                     event, appended = await attempt()
                 except WrongExpectedSequence as conflict:
                     await self._catch_up(conflict.actual)
                     continue
-                await self._runner.wait_for(appended.seq)
+                if appended is not None:
+                    await self._runner.wait_for(appended.seq)
                 return event
-        raise Busy(f"FPGA {fpga_id} changed too often; retry.")
+        where = f"FPGA {scope}" if isinstance(scope, int) else f"the {scope}"
+        raise Busy(f"{where} changed too often; retry.")
 
     async def _catch_up(self, actual: int | None) -> None:
         target = actual if actual is not None else self._runner.views.applied_seq + 1

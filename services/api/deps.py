@@ -15,6 +15,7 @@ from projections.keyring import KeyRing
 from projections.runner import ProjectionRunner
 from projections.views import BoardView, JobView
 from services.api.commands import CommandBus
+from services.api.dispatcher import Dispatcher
 from services.api.live import EventHub
 from services.audit.notary import Notary
 from services.auth.caller import Caller
@@ -36,6 +37,7 @@ class Services:
     keyring: KeyRing
     issuer: KeyIssuer
     limiter: RateLimiter
+    dispatcher: Dispatcher
     instance_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     """This API process, as named in the streams it serves (``StreamOpened.api_instance``)."""
 

@@ -38,7 +38,10 @@ async def follow_log(svc: Services, job: JobView, caller: Caller) -> AsyncIterat
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waker.wait(), IDLE_CHECK_S)
         full = LogView()
-        for entry in await svc.store.read_logs(job.fpga_id, job.job_id):
+        fpga_id = job.fpga_id if current is None else current.fpga_id
+        if fpga_id is None:  # it left the waiting list before it got a board: no log
+            return
+        for entry in await svc.store.read_logs(fpga_id, job.job_id):
             full = log_fold.apply(full, entry)
         if len(full.lines) > sent:
             yield _text(full.lines[sent:])

@@ -9,7 +9,7 @@ from typing import Annotated
 import msgspec
 
 from events.jobs import JobStatus, JobType
-from projections.views import BoardState
+from projections.views import BoardHealth, BoardState
 
 
 class RunRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -41,11 +41,15 @@ class FPGASummary(msgspec.Struct):
     current_job_id: uuid.UUID | None
     driver: str = "virtual"
     in_service: bool = True
+    health: BoardHealth = "good"
+    """Whether the board may be given out: good, bad (its health probes fail), maintenance or
+    retired (an admin's decision). Independent of ``state``."""
 
 
 class JobResponse(msgspec.Struct):
     job_id: uuid.UUID
-    fpga_id: int
+    fpga_id: int | None
+    """The board the job runs on; null while it waits for any board (``POST /jobs``)."""
     type: JobType
     status: JobStatus
     created_at: datetime
@@ -60,6 +64,8 @@ class JobResponse(msgspec.Struct):
     window_size: int | None = None
     stages: dict[str, float] | None = None
     """Seconds each stage of the build took (``elaborate``, ``verilator``, ``compile``, ...)."""
+    position: int | None = None
+    """While the job waits for any board: its place in line (1 = next)."""
 
 
 class SubmitResponse(msgspec.Struct):
@@ -113,3 +119,32 @@ class WhoAmI(msgspec.Struct):
     key_id: str
     name: str
     admin: bool
+
+
+class AvailabilityRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """Optional payload of POST /fpga/{id}/maintenance, /retire and /restore."""
+
+    reason: Annotated[str, msgspec.Meta(max_length=500, description="why, for the record")] = ""
+
+
+class JobAccepted(msgspec.Struct):
+    """A design submitted for any board: on a board already, or waiting in line."""
+
+    job_id: uuid.UUID
+    status: JobStatus
+    fpga_id: int | None = None
+    """The board it got; null while it waits."""
+    position: int | None = None
+    """Its place in line while it waits (1 = next)."""
+
+
+class WaitingJob(msgspec.Struct):
+    """One job of the farm's waiting list, in the order jobs will get boards."""
+
+    job_id: uuid.UUID
+    owner: str
+    """The API key id that submitted it."""
+    position: int
+    driver: str | None
+    """The board kind it needs; null: any."""
+    waiting_since: datetime

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, JSONBody
+from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 from msgspec.structs import replace
-from nats.errors import Error as NatsError
 
-from events.designs import ACCEPTED, check_top, detect_language
-from events.errors import EventStoreError
 from events.types import JobFailed, JobQueued
 from events.wire import OP_READ, OP_WRITE
-from projections.views import BoardView
+from projections.views import BoardHealth, BoardState, BoardView
 from services.api.deps import (
-    Services,
     board_or_422,
     caller_of,
     services,
@@ -37,9 +30,10 @@ from services.api.models import (
     SubmitResponse,
 )
 from services.api.openapi import errors
+from services.api.uploads import parse_form, read_upload, store_design
 from services.domain import commands
 from services.domain.decider import decide
-from services.domain.errors import FpgaNotIdle, InvalidRequest, NatsUnavailable, PayloadTooLarge
+from services.domain.errors import FpgaNotIdle, InvalidRequest
 
 MAX_WORD = 0xFFFF_FFFF
 
@@ -60,6 +54,7 @@ def summary(board: BoardView) -> FPGASummary:
         current_job_id=board.current_job_id,
         driver=board.driver,
         in_service=board.in_service,
+        health=board.health,
     )
 
 
@@ -67,9 +62,24 @@ class FpgaController(Controller):
     path = "/fpga"
     tags = ["FPGAs"]
 
-    @get("/", responses=errors(), summary="List every FPGA with its state and session")
-    async def list_fpgas(self, request: Request[Any, Any, Any]) -> list[FPGASummary]:
-        return [summary(b) for b in services(request).runner.views.boards.values()]
+    @get("/", responses=errors(422), summary="List every FPGA with its state and session")
+    async def list_fpgas(
+        self,
+        request: Request[Any, Any, Any],
+        state_filter: Annotated[
+            BoardState | None, QueryParameter(name="state", description="only boards in this state")
+        ] = None,
+        health: Annotated[
+            BoardHealth | None, QueryParameter(description="only boards of this health")
+        ] = None,
+    ) -> list[FPGASummary]:
+        boards = services(request).runner.views.boards.values()
+        return [
+            summary(b)
+            for b in boards
+            if (state_filter is None or b.state == state_filter)
+            and (health is None or b.health == health)
+        ]
 
     @get("/{fpga_id:int}", responses=errors(422), summary="State snapshot of one FPGA")
     async def get_fpga(
@@ -91,27 +101,20 @@ class FpgaController(Controller):
     ) -> SubmitResponse:
         svc = services(request)
         board = board_or_422(svc, fpga_id)
-        upload = data.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InvalidRequest("multipart field 'file' (the design upload) is required.")
-        top = _top_field(data.get("top"))
+        form = parse_form(data)
         if board.state != "idle":  # cheap early answer; the decider re-checks atomically
             raise FpgaNotIdle(f"FPGA {fpga_id} is {board.state}, not idle.")
-        source = await upload.read()
-        _check_design(source, svc.settings.max_upload_bytes)
-        language = detect_language(upload.filename, source)
-        if language is None:
-            raise InvalidRequest(f"the upload is not a design: send {ACCEPTED}.")
+        upload = await read_upload(form, svc.settings.max_upload_bytes)
         owner = caller_of(request).owner
         cmd = commands.Submit(
             fpga_id=fpga_id,
             job_id=uuid.uuid4(),
             owner=owner,
-            design_sha256=hashlib.sha256(source).hexdigest(),
-            design_size=len(source),
-            filename=_safe_name(upload.filename),
-            language=language,
-            top=top,
+            design_sha256=upload.sha256,
+            design_size=len(upload.source),
+            filename=upload.filename,
+            language=upload.language,
+            top=upload.top,
             max_boards=svc.settings.max_boards_per_key,
             lease_seconds=svc.settings.lease_seconds,
             max_session_seconds=svc.settings.max_session_seconds,
@@ -125,7 +128,12 @@ class FpgaController(Controller):
         await svc.bus.execute_claiming(fpga_id, owner, decide_submit)
         # Stored only once the board took the job, so a refused submit stores nothing; the
         # worker waits for it.
-        await _store_design(svc, cmd, source)
+        failed = JobFailed(
+            fpga_id=fpga_id, job_id=cmd.job_id,
+            reason="the design could not be stored (the event store did not answer); submit "
+            "it again",
+        )  # fmt: skip
+        await store_design(svc.store, upload, failed)
         return SubmitResponse(job_id=cmd.job_id, fpga_id=fpga_id)
 
     @post(
@@ -178,50 +186,6 @@ class FpgaController(Controller):
         return SubmitResponse(job_id=cmd.job_id, fpga_id=fpga_id)
 
 
-async def _store_design(svc: Services, cmd: commands.Submit, source: bytes) -> None:
-    """Store the accepted job's design; if that fails, fail the job so the board is freed."""
-    try:
-        await svc.store.put_design(cmd.design_sha256, source)
-    except (NatsError, TimeoutError, EventStoreError) as exc:
-        failed = JobFailed(
-            fpga_id=cmd.fpga_id,
-            job_id=cmd.job_id,
-            reason="the design could not be stored (the event store did not answer); "
-            "submit it again",
-        )
-        with contextlib.suppress(NatsError, TimeoutError, EventStoreError):
-            await svc.store.append(failed)
-        raise NatsUnavailable(
-            f"the design could not be stored ({type(exc).__name__}); job {cmd.job_id} "
-            "failed, submit again"
-        ) from None
-
-
-def _top_field(value: object) -> str | None:
-    """The optional multipart field ``top``: the class or module to build as the design."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise InvalidRequest("multipart field 'top' must be text (a class or module name).")
-    try:
-        return check_top(value)
-    except ValueError as exc:
-        raise InvalidRequest(str(exc)) from None
-
-
-def _check_design(source: bytes, limit: int) -> None:
-    if not source.strip():
-        raise InvalidRequest("the uploaded design is empty.")
-    if len(source) > limit:
-        raise PayloadTooLarge(f"the design is {len(source)} bytes; the limit is {limit}.")
-    try:
-        source.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidRequest(
-            f"the design must be UTF-8 text ({exc.reason} at byte {exc.start})."
-        ) from None
-
-
 def _check_run(req: RunRequest, max_words: int) -> None:
     if req.op not in (OP_WRITE, OP_READ):
         raise InvalidRequest(f"op must be 1 (write) or 2 (read); got {req.op}.")
@@ -234,9 +198,3 @@ def _check_run(req: RunRequest, max_words: int) -> None:
             raise InvalidRequest("data words must be integers from 0 to 0xFFFFFFFF.")
     elif not 1 <= req.count <= max_words:
         raise InvalidRequest(f"count must be between 1 and {max_words}.")
-
-
-def _safe_name(name: str | None) -> str:
-    base = (name or "design.py").replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = "".join(c for c in base if c.isalnum() or c in "._-")[:100]
-    return cleaned or "design.py"

@@ -88,10 +88,13 @@ async def serve(settings: Settings, nats_url: str) -> None:
     await reaper.start()
     orphans = OrphanStreams(store, runner, instance)
     await orphans.start()
+    dispatcher = app.state.services.dispatcher
+    await dispatcher.start()
     server = http_server(app, settings)
     try:
         await server.serve()
     finally:
+        await dispatcher.stop()
         await orphans.stop()
         await reaper.stop()
         await presence.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 import msgspec
 
@@ -83,4 +84,38 @@ class Expire(msgspec.Struct, frozen=True, kw_only=True):
     now: datetime
 
 
-Command = Submit | Run | Reset | Release | Cancel | OpenStream | Expire
+class SetAvailability(msgspec.Struct, frozen=True, kw_only=True):
+    """An admin drains a board for maintenance, retires it, or restores it to the pool."""
+
+    fpga_id: int
+    to: Literal["maintenance", "retired", "active"]
+    by: str
+    admin: bool
+    reason: str = ""
+
+
+class Wait(msgspec.Struct, frozen=True, kw_only=True):
+    """Submit a design for any board (of ``driver``, if named): it waits for one."""
+
+    job_id: uuid.UUID
+    owner: str
+    design_sha256: str
+    design_size: int
+    filename: str
+    language: str
+    top: str | None = None
+    driver: str | None = None
+    max_waiting: int = 0
+    """Most jobs one key may have waiting (0 = no limit)."""
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
+    max_session_seconds: int = DEFAULT_MAX_SESSION_SECONDS
+
+
+class CancelWaiting(msgspec.Struct, frozen=True, kw_only=True):
+    job_id: uuid.UUID
+    by: str
+    admin: bool = False
+    reason: str = ""
+
+
+Command = Submit | Run | Reset | Release | Cancel | OpenStream | Expire | SetAvailability

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from events.types import (
+    BoardDrained,
     BoardEvent,
+    BoardRestored,
+    BoardRetired,
     JobCancelled,
     JobQueued,
     ResetQueued,
@@ -24,15 +27,18 @@ from services.domain.commands import (
     Release,
     Reset,
     Run,
+    SetAvailability,
     Submit,
 )
 from services.domain.errors import (
     AddressOutOfRange,
     BoardLimitReached,
+    Forbidden,
     FpgaNotIdle,
     FpgaNotReserved,
     FpgaNotResettable,
     FpgaOutOfService,
+    FpgaUnhealthy,
     JobNotCancellable,
     JobNotFound,
     LeaseNotExpired,
@@ -58,8 +64,7 @@ def decide(command: Command, board: BoardView, job: JobView | None = None) -> Bo
     fpga_id = board.fpga_id
     match command:
         case Submit():
-            if not board.in_service:
-                raise FpgaOutOfService(f"FPGA {fpga_id} is out of service.")
+            _check_assignable(board)
             if board.state != "idle":
                 raise FpgaNotIdle(f"FPGA {fpga_id} is {board.state}, not idle.")
             if command.max_boards and command.held >= command.max_boards:
@@ -140,6 +145,8 @@ def decide(command: Command, board: BoardView, job: JobView | None = None) -> Bo
                 lease_expires_at=_renewed(session, command.now),
                 api_instance=command.api_instance,
             )
+        case SetAvailability():
+            return _availability(command, board)
         case Expire():
             current = board.session
             if current is None or current.expires_at > command.now:
@@ -151,6 +158,34 @@ def decide(command: Command, board: BoardView, job: JobView | None = None) -> Bo
                 owner=current.owner,
                 expires_at=current.expires_at,
             )
+
+
+def _check_assignable(board: BoardView) -> None:
+    """A new job may start on the board: in service, healthy, in the pool."""
+    fpga_id = board.fpga_id
+    if not board.in_service:
+        raise FpgaOutOfService(f"FPGA {fpga_id} is out of service; choose another board.")
+    if board.health in ("maintenance", "retired"):
+        state = "in maintenance" if board.health == "maintenance" else "retired"
+        raise FpgaOutOfService(f"FPGA {fpga_id} is {state}; choose another board.")
+    if board.health == "bad":
+        raise FpgaUnhealthy(
+            f"FPGA {fpga_id} failed its last {board.failed_probes} health probes; it returns "
+            "to the pool when a probe passes. Choose another board."
+        )
+
+
+def _availability(command: SetAvailability, board: BoardView) -> BoardEvent:
+    if not command.admin:
+        raise Forbidden("only an admin key may drain, retire or restore a board.")
+    by, reason, fpga_id = command.by, command.reason, board.fpga_id
+    match command.to:
+        case "maintenance":
+            return BoardDrained(fpga_id=fpga_id, by=by, reason=reason)
+        case "retired":
+            return BoardRetired(fpga_id=fpga_id, by=by, reason=reason)
+        case "active":
+            return BoardRestored(fpga_id=fpga_id, by=by, reason=reason)
 
 
 def _owned_session(board: BoardView, owner: str, session_id: str | None) -> SessionView:

@@ -26,6 +26,18 @@ class FpgaOutOfService(DomainError):
     code = "fpga_out_of_service"
 
 
+class FpgaUnhealthy(DomainError):
+    code = "fpga_unhealthy"
+
+
+class WaitingLimitReached(DomainError):
+    code = "waiting_limit_reached"
+
+
+class NotWaiting(DomainError):
+    code = "job_not_waiting"
+
+
 class FpgaNotReserved(DomainError):
     code = "fpga_not_reserved"
 

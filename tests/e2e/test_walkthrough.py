@@ -75,6 +75,7 @@ def test_echo_registers_full_lifecycle(http: httpx.Client) -> None:
         "current_job_id": None,
         "driver": "virtual",
         "in_service": True,
+        "health": "good",
     }
     assert http.get("/fpga/3/session").json()["detail"]["error"] == "no_active_session"
     assert http.post("/fpga/3/run", json={"op": 2, "address": 0}).status_code == 409

@@ -17,7 +17,7 @@ from projections.runner import ProjectionRunner
 from tests.fakes import WINDOW_SIZE, reservation
 
 DESIGN = b"from migen import *\n\nclass Design(Module):\n    pass\n"
-SUMMARY_FIELDS = {"fpga_id", "state", "session", "current_job_id", "driver", "in_service"}
+SUMMARY_FIELDS = {"fpga_id", "state", "session", "current_job_id", "driver", "in_service", "health"}
 SESSION_FIELDS = {"session_id", "fpga_id", "owner", "expires_at"}
 JOB_FIELDS = {"job_id", "fpga_id", "type", "status", "created_at", "updated_at"}
 

@@ -97,6 +97,7 @@ async def test_list_shows_ten_idle_boards(client: httpx.AsyncClient) -> None:
             "current_job_id": None,
             "driver": "virtual",
             "in_service": True,
+            "health": "good",
         }
 
 
@@ -121,6 +122,7 @@ async def test_get_one_board(client: httpx.AsyncClient) -> None:
         "current_job_id": None,
         "driver": "virtual",
         "in_service": True,
+        "health": "good",
     }
 
 
@@ -156,6 +158,7 @@ async def test_submit_queues_a_build_and_the_board_shows_it_at_once(
         "current_job_id": str(job_id),
         "driver": "virtual",
         "in_service": True,
+        "health": "good",
     }
     job = (await client.get(f"/fpga/3/jobs/{job_id}")).json()
     assert JOB_FIELDS <= set(job)
@@ -346,6 +349,7 @@ async def test_reset_of_a_reserved_board_ends_the_session(
         "current_job_id": body["job_id"],
         "driver": "virtual",
         "in_service": True,
+        "health": "good",
     }
     job = (await client.get(f"/fpga/7/jobs/{body['job_id']}")).json()
     assert (job["type"], job["status"]) == ("reset", "queued")

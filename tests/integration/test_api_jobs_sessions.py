@@ -156,6 +156,7 @@ async def test_cancel_a_queued_build_then_it_is_not_cancellable(
         "current_job_id": None,
         "driver": "virtual",
         "in_service": True,
+        "health": "good",
     }
     assert_error(await client.delete(f"/fpga/3/jobs/{job_id}"), 409, "job_not_cancellable")
     cancels = [s.event for s in await store.read_board(3) if isinstance(s.event, JobCancelled)]
@@ -228,6 +229,7 @@ async def test_release_ends_the_session_and_queues_a_reset(
         "current_job_id": body["job_id"],
         "driver": "virtual",
         "in_service": True,
+        "health": "good",
     }
     assert_error(await client.get("/fpga/9/session"), 404, "no_active_session")
     assert_error(await client.post("/fpga/9/session/release"), 404, "no_active_session")

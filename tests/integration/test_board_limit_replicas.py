@@ -15,8 +15,9 @@ import httpx
 import pytest
 from msgspec.structs import replace
 
+from events.farm import BoardClaimed
 from events.store import EventStore
-from events.types import BoardClaimed, JobQueued
+from events.types import JobQueued
 from projections.keyring import KeyRing
 from services.audit.verify import verify_chain
 from services.nats.server import NatsServer

@@ -23,6 +23,7 @@ from hwbridge.sandbox import Sandbox
 from projections.runner import ProjectionRunner
 from tests.conftest import KIT_DIR
 from tests.e2e.system import REPO
+from tests.integration.contract import SUMMARY_FIELDS
 
 
 async def test_registration_shows_in_the_board_list_and_is_idempotent(
@@ -38,8 +39,7 @@ async def test_registration_shows_in_the_board_list_and_is_idempotent(
     boards = {b["fpga_id"]: b for b in (await client.get("/fpga")).json()}
     assert boards[4]["driver"] == "ecp5_evn" and boards[4]["in_service"] is True
     assert boards[5]["driver"] == "virtual" and boards[5]["in_service"] is False
-    assert set(boards[0]) == {"fpga_id", "state", "session", "current_job_id", "driver",
-                              "in_service"}  # fmt: skip
+    assert set(boards[0]) == SUMMARY_FIELDS
 
 
 async def test_out_of_service_board_refuses_designs(

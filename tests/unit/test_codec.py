@@ -9,14 +9,20 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from events.codec import decode_board_event, decode_log, encode, event_type
-from events.subjects import board_subject, log_subject
+from events.codec import decode_board_event, decode_log, decode_stored, encode, event_type
+from events.farm import BoardClaimed, FarmEvents, JobAssigned, JobWaiting, WaitingCancelled
+from events.store import placement
+from events.subjects import board_subject, holdings_filter, log_subject, queue_filter
 from events.types import (
     BOARD_EVENT_TYPES,
+    BoardDrained,
     BoardEvent,
     BoardFaulted,
+    BoardHealthChecked,
     BoardRegistered,
     BoardReset,
+    BoardRestored,
+    BoardRetired,
     BuildFailed,
     BuildStarted,
     BuildSucceeded,
@@ -109,10 +115,31 @@ SAMPLES: list[BoardEvent] = [
         cable="ft2232",
         serial_number="FT1234",
     ),
+    BoardHealthChecked(fpga_id=5, ok=False, duration_s=0.42, detail="no answer on the UART"),
+    BoardDrained(fpga_id=6, by="ad0000000003", reason="cable swap"),
+    BoardRetired(fpga_id=7, by="ad0000000003", reason="dead"),
+    BoardRestored(fpga_id=7, by="ad0000000003"),
+]
+
+FARM_SAMPLES: list[FarmEvents] = [
+    BoardClaimed(fpga_id=3, owner="key-abc", job_id=J, held=1),
+    JobWaiting(
+        job_id=J,
+        owner="key-abc",
+        design_sha256="cd" * 32,
+        design_size=9,
+        filename="d.v",
+        language="verilog",
+        top="user_design",
+        driver="virtual",
+        lease_seconds=60,
+    ),
+    JobAssigned(job_id=J, fpga_id=4, owner="key-abc"),
+    WaitingCancelled(job_id=J, by="key-abc", reason="changed my mind"),
 ]
 
 
-def _id(event: BoardEvent) -> str:
+def _id(event: BoardEvent | FarmEvents) -> str:
     return type(event).__name__
 
 
@@ -136,6 +163,22 @@ def test_tag_and_subject_name_the_type(event: BoardEvent) -> None:
     assert event_type(event) == name
     assert json.loads(encode(event))["type"] == name
     assert board_subject(event.fpga_id, event_type(event)) == f"fpga.{event.fpga_id}.{name}"
+
+
+@pytest.mark.parametrize("event", FARM_SAMPLES, ids=_id)
+def test_farm_events_round_trip_and_live_on_their_aggregate(event: FarmEvents) -> None:
+    data = encode(event)
+    assert decode_stored(data) == event
+    subject, scope = placement(event)
+    assert subject.endswith(f".{type(event).__name__}") and subject.startswith("fpgafarm.")
+    if isinstance(event, BoardClaimed):
+        assert scope == holdings_filter("key-abc")
+    else:
+        assert (subject, scope) == (f"fpgafarm.queue.{type(event).__name__}", queue_filter())
+
+
+def test_the_stream_decoder_reads_board_events_too() -> None:
+    assert [decode_stored(encode(e)) for e in SAMPLES] == SAMPLES
 
 
 def test_identity_fields_are_filled_in() -> None:
