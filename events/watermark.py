@@ -1,4 +1,5 @@
-"""How far a reader of a stream has got, and waiting until it gets somewhere: read-your-writes.
+"""How far a reader of a stream has got, and waiting until it gets somewhere: read-your-writes
+(and :func:`wait_event`, the one way every loop here waits for a signal with a timeout).
 
 Every fold that follows a stream (the API's views, its key registry, a board's worker) moves a
 :class:`Watermark` after each message it applies; whoever appended an event waits on it for
@@ -44,8 +45,24 @@ class Watermark:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append((seq, fut))
         try:
-            await asyncio.wait_for(fut, timeout)
+            async with asyncio.timeout(timeout):
+                await fut
         finally:
             if not fut.done():
                 fut.cancel()
             self._waiters = [(t, f) for t, f in self._waiters if f is not fut]
+
+
+async def wait_event(event: asyncio.Event, timeout: float) -> bool:
+    """Wait until ``event`` is set or ``timeout`` seconds pass; whether it was set.
+
+    ``asyncio.timeout``, not ``asyncio.wait_for``: on Python 3.11 ``wait_for`` swallows a
+    cancellation that arrives as the event is set, and a loop that waits this way then never
+    stops.
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True

@@ -36,7 +36,7 @@ from events.types import (
     RunStarted,
     SessionOpened,
 )
-from events.watermark import Watermark
+from events.watermark import Watermark, wait_event
 from hwbridge import worklist
 from hwbridge.build.design import Design
 from hwbridge.drivers.base import BoardDriver, BuildError, BuildOutput, DriverError
@@ -129,11 +129,7 @@ class BoardWorker:
 
     async def _loop(self) -> None:
         while True:
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
-            # arrives as the event is set, and stop() then waits for this loop for ever.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(WATCH_INTERVAL_S):
-                    await self._dirty.wait()
+            await wait_event(self._dirty, WATCH_INTERVAL_S)
             self._dirty.clear()
             try:
                 while (item := worklist.next_item(self.wl)) is not None:

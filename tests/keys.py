@@ -46,7 +46,8 @@ class KnownKey:
 ALICE = KnownKey("a11ce0000001", "alice")
 BOB = KnownKey("b0b000000002", "bob")
 ADMIN = KnownKey("ad0000000003", "ops", admin=True)
-ALL = (ALICE, BOB, ADMIN)
+CAROL = KnownKey("ca7010000004", "carol")
+ALL = (ALICE, BOB, ADMIN, CAROL)
 
 
 async def record_test_keys(store: EventStore) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -19,6 +20,7 @@ from services.domain.fairness import next_assignment
 from services.domain.waitlist import decide_assignment
 
 MAX_ATTEMPTS = 20
+log = logging.getLogger(__name__)
 E = TypeVar("E", bound=StoredEvent | None)
 WAITING_LIST = "waiting list"
 
@@ -121,6 +123,8 @@ class CommandBus:
                 try:
                     event, appended = await attempt()
                 except WrongExpectedSequence as conflict:
+                    log.debug("conflict on %s: %s (views at %d)", scope, conflict,
+                              self._runner.views.applied_seq)  # fmt: skip
                     await self._catch_up(conflict.actual)
                     continue
                 if appended is not None:

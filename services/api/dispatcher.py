@@ -8,12 +8,11 @@ expected sequences in one atomic batch, so replicas racing for one board give it
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from events.types import BoardEvent
 from projections.runner import ProjectionRunner
+from services.api.background import Chore
 from services.api.commands import CommandBus
 from services.domain.errors import DomainError
 
@@ -34,9 +33,7 @@ class Dispatcher:
         self._runner = runner
         self._bus = bus
         self._max_boards = max_boards
-        self._interval = interval_s
-        self._poke = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._chore = Chore("dispatcher", self.drain, interval_s)
         runner.add_listener(self._on_event)
 
     async def drain(self) -> int:
@@ -55,29 +52,15 @@ class Dispatcher:
         return assigned
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="dispatcher")
+        await self._chore.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._chore.stop()
 
     def poke(self) -> None:
         """Look again soon (a job joined the list, a board may be free)."""
-        self._poke.set()
+        self._chore.poke()
 
     def _on_event(self, seq: int, event: BoardEvent) -> None:
         if self._runner.views.waiting.jobs:
-            self._poke.set()
-
-    async def _loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), self._interval)
-            self._poke.clear()
-            try:
-                await self.drain()
-            except Exception:  # an assignment that failed is retried on the next wake
-                log.exception("assigning waiting jobs failed")
+            self._chore.poke()

@@ -174,7 +174,8 @@ class EventHub:
                         )
             while True:
                 try:
-                    item = await asyncio.wait_for(sub.queue.get(), idle_s)
+                    async with asyncio.timeout(idle_s):
+                        item = await sub.queue.get()
                 except TimeoutError:
                     yield None
                     continue

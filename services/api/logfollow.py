@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 from events.jobs import TERMINAL_STATUSES
+from events.watermark import wait_event
 from projections import logs as log_fold
 from projections.views import JobView, LogView
 from services.api.deps import Services, key_active
@@ -35,8 +34,7 @@ async def follow_log(svc: Services, job: JobView, caller: Caller) -> AsyncIterat
                 break
             if not key_active(svc, caller):
                 return  # the key was revoked: the follow ends
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waker.wait(), IDLE_CHECK_S)
+            await wait_event(waker, IDLE_CHECK_S)
         full = LogView()
         fpga_id = job.fpga_id if current is None else current.fpga_id
         if fpga_id is None:  # it left the waiting list before it got a board: no log

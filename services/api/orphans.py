@@ -11,7 +11,6 @@ answers (NATS says no one listens) is closed in the record with what is known an
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 
@@ -25,6 +24,7 @@ from events.store import EventStore
 from events.subjects import api_presence_subject
 from events.types import StreamClosed, StreamOpened, stream_closed_msg_id
 from projections.runner import ProjectionRunner
+from services.api.background import Chore
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class OrphanStreams:
         self._store = store
         self._runner = runner
         self._instance = instance
-        self._task: asyncio.Task[None] | None = None
+        self._chore = Chore("orphan-streams", self.sweep, SWEEP_INTERVAL_S)
 
     async def sweep(self) -> list[StreamOpened]:
         """Close every orphaned stream now; the ones this call closed."""
@@ -100,19 +100,7 @@ class OrphanStreams:
 
     async def start(self) -> None:
         await self.sweep()
-        self._task = asyncio.create_task(self._loop(), name="orphan-streams")
+        await self._chore.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(SWEEP_INTERVAL_S)
-            try:
-                await self.sweep()
-            except Exception:  # retried on the next tick
-                log.exception("orphan stream sweep failed")
+        await self._chore.stop()

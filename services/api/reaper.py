@@ -7,8 +7,6 @@ ran out while no API was running are expired by the first sweep after start-up.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -18,6 +16,7 @@ from functools import partial
 from events.types import BoardEvent
 from projections.runner import ProjectionRunner
 from projections.views import BoardView
+from services.api.background import Chore
 from services.api.commands import CommandBus
 from services.domain import commands
 from services.domain.decider import decide
@@ -47,9 +46,8 @@ class LeaseReaper:
     ) -> None:
         self._runner = runner
         self._bus = bus
-        self._interval = interval_s
         self._clock = clock
-        self._task: asyncio.Task[None] | None = None
+        self._chore = Chore("lease-reaper", self.sweep, interval_s)
 
     async def sweep(self) -> list[int]:
         """Expire every overdue session now; the boards whose session this call ended."""
@@ -70,19 +68,7 @@ class LeaseReaper:
 
     async def start(self) -> None:
         await self.sweep()
-        self._task = asyncio.create_task(self._loop(), name="lease-reaper")
+        await self._chore.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.sweep()
-            except Exception:  # a failed sweep is retried on the next tick
-                log.exception("lease sweep failed")
+        await self._chore.stop()

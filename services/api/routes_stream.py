@@ -23,6 +23,7 @@ from litestar.params import FromPath
 
 from events.subjects import wishbone_subject
 from events.types import StreamClosed, StreamOpened, stream_closed_msg_id
+from events.watermark import wait_event
 from events.wire import (
     OP_READ,
     SESSION_HEADER,
@@ -145,8 +146,7 @@ async def _until_ended(svc: Services, opened: StreamOpened, caller: Caller) -> s
                 return SESSION_ENDED
             if not key_active(svc, caller):
                 return KEY_REVOKED
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waker.wait(), KEY_CHECK_S)
+            await wait_event(waker, KEY_CHECK_S)
     finally:
         svc.hub.drop_waker(opened.fpga_id, waker)
 

@@ -14,6 +14,7 @@ import httpx
 from events.connection import ADMIN_USER, NatsCredentials, connect
 from events.settings import Settings
 from events.store import EventStore
+from events.watermark import wait_event
 from services.auth.issuer import KeyIssuer
 from services.nats.access import start_nats, tool_credentials
 
@@ -88,8 +89,7 @@ async def wait_until_serving(base: str, api_key: str, stop: asyncio.Event) -> No
                 known = False
             if known:
                 return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), READY_POLL_S)
+            await wait_event(stop, READY_POLL_S)
 
 
 async def _announce_when_serving(base: str, api_key: str, stop: asyncio.Event, text: str) -> None:

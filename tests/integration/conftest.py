@@ -65,10 +65,11 @@ async def client(
 
 @contextlib.asynccontextmanager
 async def api_replica(
-    nats_server: NatsServer, settings: Settings, name: str = "replica"
+    nats_server: NatsServer, settings: Settings, name: str = "replica", *, dispatch: bool = False
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An independent API stack (its own connection, views, key registry, audit notary and
-    app) over ASGI: what a second API process is."""
+    app, and with ``dispatch`` its waiting-list dispatcher) over ASGI: what a second API
+    process is."""
     nc = await nats_server.connect()
     store = EventStore(nc)
     runner = ProjectionRunner(store, range(10))
@@ -77,11 +78,16 @@ async def api_replica(
     await ring.start()
     notary = Notary(store)
     await notary.start()
+    app = create_app(store, runner, settings, ring, notary)
+    dispatcher = app.state.services.dispatcher
+    if dispatch:
+        await dispatcher.start()
     try:
-        async with asgi_client(create_app(store, runner, settings, ring, notary)) as client:
+        async with asgi_client(app) as client:
             client.base_url = httpx.URL(f"http://{name}")
             yield client
     finally:
+        await dispatcher.stop()
         await notary.stop()
         await ring.stop()
         await runner.stop()
