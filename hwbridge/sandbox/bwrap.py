@@ -93,7 +93,9 @@ def bwrap_command(
     for cap in _capabilities(spec, as_root):
         command += ["--cap-add", cap]
     command += mount_options(spec)
-    command += ["--chdir", spec.cwd, "--clearenv"]
+    # No --chdir: bwrap would enter the directory before the switch to the sandbox user, as a
+    # root without capabilities, to whom a 0700 build directory of that user is closed.
+    command.append("--clearenv")
     for name, value in sorted(environment.items()):
         command += ["--setenv", name, value]
     if seccomp_fd is not None:
@@ -103,9 +105,10 @@ def bwrap_command(
     command.append("--")
     setup = {
         "limits": spec.limits.settings(),
+        "cwd": spec.cwd,
         "user": [spec.user.uid, spec.user.gid] if as_root and spec.user is not None else None,
         "isolate_network": spec.namespaces.network,
-        "unset": [] if "PWD" in environment else ["PWD"],  # bwrap sets it
+        "unset": [] if "PWD" in environment else ["PWD"],  # bwrap sets it (to /)
         "life": life_fds[0],
     }
     init = [python, "-I", "-S", str(INIT_SCRIPT), str(stderr_fd), str(status_fd)]

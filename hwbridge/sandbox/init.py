@@ -243,7 +243,8 @@ def run(stderr_fd: int, status_fd: int, setup: dict[str, Any], argv: list[str]) 
     Args:
         stderr_fd: The service's stderr, for fd 2.
         status_fd: Where to write the program's wait status.
-        setup: ``limits``: the program's ``(resource, soft, hard)`` triples; ``user``: the
+        setup: ``limits``: the program's ``(resource, soft, hard)`` triples; ``cwd``: its
+            working directory, entered as the sandbox user; ``user``: the
             ``[uid, gid]`` to switch to, or None; ``isolate_network``: whether to take the
             loopback down; ``unset``: variables bwrap set that the program must not get;
             ``life``: a pipe whose other end only bwrap's monitor holds.
@@ -268,7 +269,7 @@ def run(stderr_fd: int, status_fd: int, setup: dict[str, Any], argv: list[str]) 
             os._exit(EXIT_SETUP)
         if os.getppid() != init:
             os._exit(EXIT_SETUP)  # the init died before the line above took effect
-        become_program(argv, setup["limits"])
+        become_program(argv, setup["limits"], setup["cwd"])
     status = _wait(program, setup["life"], wake_r)
     os.write(status_fd, STATUS.pack(status))
     os._exit(0)  # with a pid namespace the kernel now kills whatever is left in it

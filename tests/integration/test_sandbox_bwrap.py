@@ -101,6 +101,14 @@ def test_a_root_service_runs_programs_as_the_sandbox_user_outside_too(work: Path
     assert (st.st_uid, st.st_gid) == (NOBODY_ID, NOBODY_ID)
 
 
+def test_a_working_directory_only_the_sandbox_user_may_enter(work: Path) -> None:
+    """bwrap runs as root without capabilities: the init, not bwrap, enters it."""
+    work.chmod(0o700)  # as tmp_path_factory.mktemp makes them
+    done = run("import os; print(os.getcwd())", work)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(work)
+
+
 def test_a_sandbox_bwrap_cannot_set_up_fails_with_its_reason(work: Path) -> None:
     spec = LaunchSpec(["true"], str(work), LIMITS, ALLOWED, user=Sandbox().identity(),
                       writable=[str(work), str(work / "missing")])  # fmt: skip
