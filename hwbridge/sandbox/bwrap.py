@@ -16,7 +16,9 @@ temporary directory): bwrap resolves every mount's source by its path.
 
 Either way bwrap keeps only the capabilities the init needs for its first steps (dropping the
 bounding set, taking the loopback down, switching user), and the init drops them all before the
-program starts.
+program starts. bwrap's monitor, the process left outside, runs as root without capabilities:
+it cannot signal the sandbox user, so the init watches for its end through a pipe instead of a
+parent-death signal.
 """
 
 from __future__ import annotations
@@ -71,8 +73,9 @@ def bwrap_command(
             goes to the launcher, which reports a failed setup).
         status_fd: Where the init writes the program's wait status.
         life_fds: A pipe's read end, for the init, and write end, which bwrap's monitor keeps
-            for as long as it runs (as its ``--json-status-fd``): the init learns from it
-            whether bwrap died before the init could ask for a signal when it does.
+            for as long as it runs (as its ``--json-status-fd``): its end of file tells the
+            init that bwrap has ended, which no parent-death signal would, as bwrap may not
+            signal the sandbox user.
         seccomp_fd: A readable descriptor holding the seccomp filter, or None for none.
         as_root: Whether bwrap runs as root (see the module docstring).
 

@@ -5,8 +5,8 @@ of the sandbox's pid namespace), with only the capabilities it needs for its fir
 
 1. It puts the service's stderr back on fd 2 (bwrap's own messages went to the launcher, which
    reports them if the sandbox cannot be set up) and closes every other inherited descriptor.
-2. In a network namespace it removes the loopback's address and takes the loopback down, as in
-   a namespace no one set up: bwrap brings it up, and a connection to 127.0.0.1 would then be
+2. In a network namespace it takes the loopback down and removes its address, as in a
+   namespace no one set up: bwrap brings it up, and a connection to 127.0.0.1 would then be
    refused instead of failing with "Network is unreachable", which names the cause.
 3. It becomes the sandbox user for good (when the service is root), drops every capability,
    including the bounding set, and checks that none is left.
@@ -25,9 +25,9 @@ last ``sandbox:`` line on stderr), 126 (the program cannot be executed), 127 (no
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import fcntl
+import functools
 import json
 import os
 import resource
@@ -56,8 +56,10 @@ _IFREQ_FLAGS = struct.Struct("16sH14x")
 _IFREQ_ADDR = struct.Struct("16sHH4s8x")  # the name, then a sockaddr_in
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    # The interpreter's own symbols include the C library's (find_library would run ldconfig).
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def _check(result: int, what: str) -> None:
