@@ -5,9 +5,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SYSDEPS_STAMP := $(VENV)/.sysdeps
-# Debian packages the LiteX/Verilator simulator needs to compile a virtual board, and
-# openFPGALoader, which loads bitstreams into real ECP5 boards.
-APT_PACKAGES := verilator libevent-dev libjson-c-dev zlib1g-dev make g++ pkg-config openfpgaloader
+# Debian packages the LiteX/Verilator simulator needs to compile a virtual board,
+# openFPGALoader, which loads bitstreams into real ECP5 boards, and bubblewrap, the builds' and
+# simulators' sandbox.
+APT_PACKAGES := verilator libevent-dev libjson-c-dev zlib1g-dev make g++ pkg-config openfpgaloader \
+	bubblewrap
 
 .PHONY: run test test-fast lint bench clean sysdeps deps
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages given as arguments when any is missing (Verilator and the
-# libraries LiteX's simulator links against; openFPGALoader for real boards). Uses sudo when
-# not root.
+# libraries LiteX's simulator links against; openFPGALoader for real boards; bubblewrap for the
+# sandbox). Uses sudo when not root.
 set -eu
 missing=""
 for pkg in "$@"; do

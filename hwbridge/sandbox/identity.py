@@ -56,16 +56,3 @@ class SandboxUser:
 def service_is_root() -> bool:
     """Whether this service runs as root, so its sandboxed programs must switch user."""
     return os.geteuid() == 0
-
-
-def drop_privileges(user: SandboxUser) -> None:
-    """Become ``user`` for good: no supplementary groups, real, effective and saved ids.
-
-    Raises:
-        OSError: If a call fails; the process must then not go on.
-    """
-    os.setgroups([])
-    os.setresgid(user.gid, user.gid, user.gid)
-    os.setresuid(user.uid, user.uid, user.uid)
-    if os.getresuid() != (user.uid,) * 3 or os.getresgid() != (user.gid,) * 3:
-        raise OSError(1, f"could not switch to user {user.name}")

@@ -6,6 +6,8 @@ import resource
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from hwbridge.sandbox.init import lower_limits
+
 #: Seconds between SIGXCPU (the soft CPU limit, which names the cause) and SIGKILL (the hard
 #: limit, for a program that catches SIGXCPU). With equal limits the kernel sends SIGKILL only.
 CPU_GRACE_S = 2
@@ -60,9 +62,4 @@ class ResourceLimits:
 
         A limit already lower than the wanted one is kept.
         """
-        for which, soft, hard in self.settings():
-            _cur_soft, cur_hard = resource.getrlimit(which)
-            if cur_hard != resource.RLIM_INFINITY:
-                hard = min(hard, cur_hard)
-                soft = min(soft, hard)
-            resource.setrlimit(which, (soft, hard))
+        lower_limits(self.settings())

@@ -14,6 +14,9 @@ from hwbridge.sandbox.limits import ResourceLimits
 class Namespaces:
     """Which Linux namespaces a sandboxed program gets.
 
+    bwrap makes them, and always a mount namespace: without ``mount`` there is no bwrap, hence
+    no other namespace and no seccomp filter either.
+
     Attributes:
         network: Its own network namespace: no interface but a loopback that is down, so any
             connection fails with "Network is unreachable".
@@ -43,7 +46,7 @@ class LaunchSpec:
 
     Attributes:
         argv: The program and its arguments (looked up on the environment's ``PATH``).
-        cwd: Working directory, entered after switching user.
+        cwd: Working directory.
         limits: Resource limits of the program and its children.
         namespaces: Namespaces to create.
         user: User to switch to, or None to stay the service's user (when it is not root).

@@ -1,16 +1,17 @@
-"""The file system a sandboxed program sees, set up in its own mount namespace.
+"""The file system a sandboxed program sees: bwrap's mount options for a launch.
 
+* Everything is mounted read-only (``--ro-bind / /``), so a program running as the service's own
+  user cannot change the service's code, configuration or home directory either; ``/dev`` holds
+  only the usual devices and, with a pid namespace, ``/proc`` shows only the sandbox.
 * Hidden directories (the service's data directory, and, when the program runs as another user,
   every directory that user could not enter anyway, such as a root-only home holding the Python
   installation) are covered by an empty read-only tmpfs.
 * The directories the program may use are mounted back at their real paths inside them:
   ``writable`` ones read-write, ``readable`` ones read-only.
-* Everything else is read-only, so a program running as the service's own user cannot change
-  the service's code, configuration or home directory either.
 
-Paths stay the same inside and out, so build outputs can name absolute paths. Mounts made here
-belong to a namespace the program cannot leave, and a program that makes a user namespace of its
-own cannot unmount them (the kernel locks inherited mounts together).
+Paths stay the same inside and out, so build outputs can name absolute paths. The mounts belong
+to a namespace the program cannot leave, and the seccomp filter refuses it ``mount`` and
+``umount2`` (:mod:`hwbridge.sandbox.seccomp`).
 """
 
 from __future__ import annotations
@@ -20,12 +21,16 @@ import stat
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
-from hwbridge.sandbox import syscalls
 from hwbridge.sandbox.identity import SandboxUser
 from hwbridge.sandbox.spec import LaunchSpec
 
-_TMPFS_OPTIONS = "mode=0755,size=64k,nr_inodes=1024"
-_TMPFS_FLAGS = syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC
+#: Size of the tmpfs over a hidden directory or ``/dev``: it holds only mount points and links.
+TMPFS_BYTES = 64 * 1024
+#: The devices in ``/dev``: bwrap's ``--dev`` ones without pseudo-terminals, whose devpts makes
+#: bwrap nest a second user namespace, which could no longer take the network's loopback down.
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+_DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
+              "stderr": "/proc/self/fd/2"}  # fmt: skip
 
 
 def within(path: str, root: str) -> bool:
@@ -84,58 +89,62 @@ def _depth(path: str) -> int:
     return len(PurePosixPath(path).parts)
 
 
-def build_view(spec: LaunchSpec) -> None:
-    """In a fresh mount namespace, as its owner: hide, expose and make read-only.
+def _between(outer: str, inner: str) -> list[str]:
+    """The directories strictly between ``outer`` and ``inner``, outermost first."""
+    parts = PurePosixPath(inner).parts
+    return [str(PurePosixPath(*parts[:depth])) for depth in range(_depth(outer) + 1, len(parts))]
+
+
+def _tmpfs(path: str) -> list[str]:
+    return ["--perms", "0755", "--size", str(TMPFS_BYTES), "--tmpfs", path]
+
+
+def _base_options(own_proc: bool) -> list[str]:
+    """A read-only root, a ``/dev`` of the usual devices and, if asked, the sandbox's ``/proc``."""
+    options = ["--ro-bind", "/", "/", *_tmpfs("/dev")]
+    for name in DEVICES:
+        options += ["--dev-bind-try", f"/dev/{name}", f"/dev/{name}"]
+    for name, target in _DEV_LINKS.items():
+        options += ["--symlink", target, f"/dev/{name}"]
+    options += ["--perms", "0755", "--dir", "/dev/shm"]
+    if own_proc:
+        options += ["--proc", "/proc"]  # without a pid namespace the host's stays, read-only
+    return options
+
+
+def mount_options(spec: LaunchSpec) -> list[str]:
+    """bwrap's options that build ``spec``'s view of the file system (see the module docstring).
 
     Paths are applied outermost first, so a hidden directory inside an exposed one is hidden
     again, and an exposed directory inside a hidden one is mounted back.
-
-    Raises:
-        OSError: If a mount fails; the program must then not start.
     """
-    syscalls.mount(None, "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
-    hides = {h for h in closed_ancestors(spec) | set(spec.hide) if h != "/"}
+    options = _base_options(own_proc=spec.namespaces.pid)
+    hides = {h for h in closed_ancestors(spec) | set(spec.hide) if h != "/" and os.path.isdir(h)}
     exposures = set(spec.writable) | {r for r in spec.readable if os.path.isdir(r)}
-    # Opened before anything is hidden: the bind mounts below take their source from these.
-    handles = {p: os.open(p, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for p in exposures}
+    steps = sorted([(p, True) for p in hides] + [(p, False) for p in exposures],
+                   key=lambda step: (_depth(step[0]), not step[1]))  # fmt: skip
     applied: list[tuple[str, bool]] = []  # (path, is_hidden), in the order mounted
-    bound_writable: list[str] = []
-    old_umask = os.umask(0o022)
-    try:
-        steps = sorted([(p, True) for p in hides] + [(p, False) for p in exposures],
-                       key=lambda step: (_depth(step[0]), not step[1]))  # fmt: skip
-        for path, hide in steps:
-            layers = [(q, h) for q, h in applied if within(path, q)]
-            inside_hidden = bool(layers) and max(layers, key=lambda layer: _depth(layer[0]))[1]
-            if hide:
-                if not inside_hidden and os.path.isdir(path):
-                    syscalls.mount("tmpfs", path, "tmpfs", _TMPFS_FLAGS, _TMPFS_OPTIONS)
-                    applied.append((path, True))
-                continue
-            writable = path in spec.writable
-            if not inside_hidden and not writable:
-                continue  # already visible, and read-only like everything else below
-            if inside_hidden:
-                os.makedirs(path, mode=0o755, exist_ok=True)
-            source = f"/proc/self/fd/{handles[path]}"
-            syscalls.mount(source, path, None, syscalls.MS_BIND | syscalls.MS_REC)
-            applied.append((path, False))
-            if writable:
-                bound_writable.append(path)
-        syscalls.set_mount_readonly("/", True)
-        for path in bound_writable:
-            syscalls.set_mount_readonly(path, False, recursive=False)
-    finally:
-        os.umask(old_umask)
-        for handle in handles.values():
-            os.close(handle)
-
-
-def mount_own_proc() -> None:
-    """In a new pid namespace's first process: a ``/proc`` that shows only this namespace.
-
-    Raises:
-        OSError: If the kernel refuses (e.g. a container that masks parts of ``/proc``).
-    """
-    flags = syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC
-    syscalls.mount("proc", "/proc", "proc", flags)
+    made: set[str] = set()
+    for path, hide in steps:
+        layers = [(q, h) for q, h in applied if within(path, q)]
+        inner, inside_hidden = max(layers, key=lambda layer: _depth(layer[0]), default=("", False))
+        if hide:
+            if not inside_hidden:
+                options += _tmpfs(path)
+                applied.append((path, True))
+            continue
+        writable = path in spec.writable
+        if not inside_hidden and not writable:
+            continue  # already visible, and read-only like everything else below
+        if inside_hidden:
+            # bwrap would create these 0700, closed to a sandbox user that is not root.
+            for directory in _between(inner, path):
+                if directory not in made:
+                    options += ["--perms", "0755", "--dir", directory]
+                    made.add(directory)
+        options += ["--bind" if writable else "--ro-bind", path, path]
+        applied.append((path, False))
+    # Last: the tmpfs stay writable until every mount point in them exists.
+    for path in ["/dev", *(p for p, hidden in applied if hidden)]:
+        options += ["--remount-ro", path]
+    return options
