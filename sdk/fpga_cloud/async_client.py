@@ -125,6 +125,7 @@ class AsyncClient:
         last_contact = time.monotonic()
         while True:
             call = api.events(board, types, job_id, cursor.after)
+            delivered = 0
             try:
                 async with self._transport.stream(call, SILENCE_S) as response:
                     last_contact = time.monotonic()
@@ -133,9 +134,11 @@ class AsyncClient:
                         message = parser.feed(line)
                         event = cursor.take(message) if message is not None else None
                         if event is not None:
+                            delivered += 1
                             yield event
-                await asyncio.sleep(self._transport.retry.backoff)
             except (httpx.TransportError, Unreachable) as exc:
                 if time.monotonic() - last_contact > self._transport.retry.reconnect_for:
                     raise Unreachable(f"the live feed was cut and did not resume: {exc}") from None
+            # A feed that was working is resumed at once; one that keeps failing, after a pause.
+            if not delivered:
                 await asyncio.sleep(self._transport.retry.backoff)

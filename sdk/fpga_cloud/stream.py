@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from contextlib import ExitStack
 from types import TracebackType
 from typing import Self
 
@@ -66,6 +67,7 @@ class Bus:
         self._settings = settings
         self._url = stream_url(settings.url, fpga_id)
         self._ws: ClientConnection | None = None
+        self._stack = ExitStack()
 
     def open(self) -> Self:
         """Open the WebSocket (this renews the session's lease).
@@ -75,13 +77,17 @@ class Bus:
             ApiError: the service refused the upgrade.
         """
         if self._ws is None:
+            stack = ExitStack()
             try:
-                self._ws = connect(
-                    self._url, additional_headers=_headers(self._settings, self.session_id),
-                    compression=None, open_timeout=self.timeout, proxy=None,
+                self._ws = stack.enter_context(
+                    connect(
+                        self._url, additional_headers=_headers(self._settings, self.session_id),
+                        compression=None, open_timeout=self.timeout, proxy=None,
+                    )
                 )  # fmt: skip
             except (OSError, WebSocketException, TimeoutError) as exc:
                 raise _failure(exc, self._url) from None
+            self._stack = stack
         return self
 
     def read(self, address: int, count: int = 1, *, fixed: bool = False) -> list[int]:
@@ -131,9 +137,8 @@ class Bus:
 
     def close(self) -> None:
         """Close the stream (the session stays)."""
-        ws, self._ws = self._ws, None
-        if ws is not None:
-            ws.close()
+        self._ws = None
+        self._stack.close()
 
     def __enter__(self) -> Self:
         return self.open()

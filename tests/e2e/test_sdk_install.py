@@ -4,6 +4,7 @@ the quick start against the running system."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,9 +30,10 @@ def test_quick_start_in_a_fresh_venv(system: System, tmp_path: Path) -> None:
         k: v for k, v in os.environ.items()
         if not k.startswith(("FPGA_CLOUD_", "NATS_", "PYTHON", "VIRTUAL_ENV"))
     }  # fmt: skip
+    source = tmp_path / "sdk"  # a copy: building in the checkout would leave build/ there
+    shutil.copytree(REPO / "sdk", source, ignore=shutil.ignore_patterns("*.egg-info", "build"))
     install = subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         str(REPO / "sdk")],
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(source)],
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert install.returncode == 0, install.stderr[-3000:]
