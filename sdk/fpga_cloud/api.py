@@ -47,46 +47,56 @@ class Call:
 
 
 def boards() -> Call:
+    """``GET /fpga``: every board."""
     return Call("GET", "/fpga")
 
 
 def board(fpga_id: int) -> Call:
+    """``GET /fpga/{id}``: one board."""
     return Call("GET", f"/fpga/{fpga_id}")
 
 
 def submit(fpga_id: int, upload: Upload, top: str | None) -> Call:
+    """``POST /fpga/{id}/submit``: the design as multipart field ``file`` (and ``top``)."""
     files = {"file": (upload.filename, upload.content, "application/octet-stream")}
     return Call("POST", f"/fpga/{fpga_id}/submit", files=files, data={"top": top} if top else None)
 
 
 def job(fpga_id: int, job_id: uuid.UUID) -> Call:
+    """``GET /fpga/{id}/jobs/{job_id}``: a job's status."""
     return Call("GET", f"/fpga/{fpga_id}/jobs/{job_id}")
 
 
 def logs(fpga_id: int, job_id: uuid.UUID, follow: bool = False) -> Call:
+    """``GET .../logs``: the log as text; streamed until the job ends with ``follow``."""
     params = {"follow": "true"} if follow else {}
     return Call("GET", f"/fpga/{fpga_id}/jobs/{job_id}/logs", params=params)
 
 
 def result(fpga_id: int, job_id: uuid.UUID) -> Call:
+    """``GET .../result``: a run job's words (409 ``job_not_complete`` until then)."""
     return Call("GET", f"/fpga/{fpga_id}/jobs/{job_id}/result")
 
 
 def cancel(fpga_id: int, job_id: uuid.UUID) -> Call:
+    """``DELETE /fpga/{id}/jobs/{job_id}``: cancel a queued job."""
     return Call("DELETE", f"/fpga/{fpga_id}/jobs/{job_id}")
 
 
 def session(fpga_id: int) -> Call:
+    """``GET /fpga/{id}/session``: the board's session."""
     return Call("GET", f"/fpga/{fpga_id}/session")
 
 
 def release(fpga_id: int, session_id: uuid.UUID | str) -> Call:
+    """``POST /fpga/{id}/session/release`` for the session's holder."""
     return Call(
         "POST", f"/fpga/{fpga_id}/session/release", headers={SESSION_HEADER: str(session_id)}
     )
 
 
 def run_read(fpga_id: int, session_id: uuid.UUID | str, address: int, count: int) -> Call:
+    """``POST /fpga/{id}/run``, op 2: read ``count`` words."""
     body = {"op": OP_READ, "address": address, "count": count}
     return Call(
         "POST", f"/fpga/{fpga_id}/run", json=body, headers={SESSION_HEADER: str(session_id)}
@@ -96,6 +106,7 @@ def run_read(fpga_id: int, session_id: uuid.UUID | str, address: int, count: int
 def run_write(
     fpga_id: int, session_id: uuid.UUID | str, address: int, words: Sequence[int]
 ) -> Call:
+    """``POST /fpga/{id}/run``, op 1: write ``words``."""
     body = {"op": OP_WRITE, "address": address, "data": list(words)}
     return Call(
         "POST", f"/fpga/{fpga_id}/run", json=body, headers={SESSION_HEADER: str(session_id)}
@@ -103,10 +114,12 @@ def run_write(
 
 
 def whoami() -> Call:
+    """``GET /auth/whoami``: the key in use."""
     return Call("GET", "/auth/whoami")
 
 
 def health() -> Call:
+    """``GET /health`` (no key needed)."""
     return Call("GET", "/health")
 
 

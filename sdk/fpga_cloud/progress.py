@@ -53,6 +53,7 @@ class Deadline:
 
     @classmethod
     def after(cls, timeout: float | None) -> Deadline:
+        """The deadline ``timeout`` seconds from now (None: no deadline)."""
         return cls(None if timeout is None else time.monotonic() + timeout)
 
     def left(self, cap: float) -> float:

@@ -123,6 +123,7 @@ class SyncTransport:
         time.sleep(wait)
 
     def close(self) -> None:
+        """Close the connection pool."""
         self.http.close()
 
 
@@ -189,4 +190,5 @@ class AsyncTransport:
         await asyncio.sleep(wait)
 
     async def aclose(self) -> None:
+        """Close the connection pool."""
         await self.http.aclose()

@@ -142,6 +142,12 @@ def run(handler: Handler) -> Callable[[argparse.Namespace], int]:
         except FileNotFoundError as exc:
             report(out, "file_not_found", f"no such file: {exc.filename}", None)
             return EXIT_USAGE
+        except IsADirectoryError as exc:
+            report(out, "not_a_file", f"{exc.filename} is a directory", None)
+            return EXIT_USAGE
+        except PermissionError as exc:
+            report(out, "permission_denied", f"cannot read {exc.filename}", None)
+            return EXIT_USAGE
         except KeyboardInterrupt:
             out.say("interrupted")
             return EXIT_INTERRUPTED
