@@ -18,9 +18,10 @@ from fpga_cloud.progress import (
     POLL_S,
     RECHECK_S,
     Deadline,
+    NoFeed,
     ProgressCallback,
     Tracker,
-    feed_missing,
+    feed_refused,
     outcome,
 )
 from fpga_cloud.sse import Cursor, Parser
@@ -76,9 +77,7 @@ class AsyncJob:
                 if info is not None:
                     return outcome(info)
                 last_contact = time.monotonic()
-            except ApiError as exc:
-                if not feed_missing(exc):
-                    raise
+            except NoFeed:
                 poll = True
             except Unreachable:
                 if time.monotonic() - last_contact > self._transport.retry.reconnect_for:
@@ -93,8 +92,10 @@ class AsyncJob:
         on_progress: ProgressCallback | None,
     ) -> JobInfo | None:
         call = api.events(self.board, job_id=self.id, after=cursor.after)
+        opened = False
         try:
             async with self._transport.stream(call, deadline.left(RECHECK_S)) as response:
+                opened = True
                 info = await self._observe(tracker, on_progress)
                 if info is not None:
                     return info
@@ -108,6 +109,10 @@ class AsyncJob:
                     deadline.left(RECHECK_S)
         except httpx.TransportError:
             pass  # quiet for RECHECK_S, or cut: read the job again and listen anew
+        except ApiError as exc:
+            if opened:
+                raise  # the job's own read was refused
+            raise feed_refused(exc) from None
         info = await self._observe(tracker, on_progress)
         deadline.left(RECHECK_S)
         return info

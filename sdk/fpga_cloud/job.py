@@ -15,9 +15,10 @@ from fpga_cloud.progress import (
     POLL_S,
     RECHECK_S,
     Deadline,
+    NoFeed,
     ProgressCallback,
     Tracker,
-    feed_missing,
+    feed_refused,
     outcome,
 )
 from fpga_cloud.session import Session
@@ -82,9 +83,7 @@ class Job:
                 if info is not None:
                     return outcome(info)
                 last_contact = time.monotonic()
-            except ApiError as exc:
-                if not feed_missing(exc):
-                    raise
+            except NoFeed:
                 poll = True
             except Unreachable:
                 if time.monotonic() - last_contact > self._transport.retry.reconnect_for:
@@ -100,8 +99,10 @@ class Job:
     ) -> JobInfo | None:
         """Follow the job's events until it ends (the job) or the feed goes quiet (None)."""
         call = api.events(self.board, job_id=self.id, after=cursor.after)
+        opened = False
         try:
             with self._transport.stream(call, deadline.left(RECHECK_S)) as response:
+                opened = True
                 # Read after subscribing: whatever happened before is in this answer.
                 info = self._observe(tracker, on_progress)
                 if info is not None:
@@ -116,6 +117,10 @@ class Job:
                     deadline.left(RECHECK_S)
         except httpx.TransportError:
             pass  # quiet for RECHECK_S, or cut: read the job again and listen anew
+        except ApiError as exc:
+            if opened:
+                raise  # the job's own read was refused
+            raise feed_refused(exc) from None
         info = self._observe(tracker, on_progress)
         deadline.left(RECHECK_S)
         return info

@@ -25,9 +25,13 @@ POLL_S = 0.5
 NO_FEED_STATUSES = frozenset({404, 405, 406, 501})
 
 
-def feed_missing(exc: ApiError) -> bool:
-    """Whether a refused feed means "no feed here" (poll instead), not a refusal to raise."""
-    return exc.status in NO_FEED_STATUSES
+class NoFeed(Exception):
+    """The service answered the live feed's request with "no such thing": poll instead."""
+
+
+def feed_refused(exc: ApiError) -> Exception:
+    """What a refused feed request means: :class:`NoFeed`, or the refusal itself."""
+    return NoFeed(str(exc)) if exc.status in NO_FEED_STATUSES else exc
 
 
 @dataclass

@@ -176,6 +176,8 @@ def test_refusals_raise_their_classes(system: System, client: Client) -> None:
         client.submit(b"# padding\n" * 7000, board=4)
     with pytest.raises(JobNotFound):
         client.job(3, uuid.uuid4()).info()
+    with pytest.raises(JobNotFound):
+        client.job(3, uuid.uuid4()).wait(timeout=10)
     with pytest.raises(Unauthorized), Client(system.base, "fpk_000000000000_wrong") as stranger:
         stranger.boards()
 
