@@ -30,9 +30,10 @@ bench: deps
 
 deps: $(STAMP) $(SYSDEPS_STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml sdk/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ./sdk
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 

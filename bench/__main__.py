@@ -24,6 +24,7 @@ from bench.live import sse_fanout, stream_round_trips
 from bench.replay import replay_rate
 from bench.stats import summary_ms, summary_s
 from bench.system import System
+from bench.tunnel import tunnel_throughput
 from events.connection import (
     ADMIN_USER,
     PROJECTIONS_USER,
@@ -183,6 +184,11 @@ async def main(url: str | None, seconds: float) -> None:
         trips = await stream_round_trips(ws_url, key, session, rounds=2000)
         print(
             f"WebSocket stream 1-word read {summary_ms(trips)}, {len(trips) / sum(trips):.0f} tx/s"
+        )
+        trips, mb_per_s = await tunnel_throughput(url, key, 4, rounds=2000)
+        print(
+            f"tunnel (TCP, prototype protocol) 1-word read {summary_ms(trips)}, "
+            f"{len(trips) / sum(trips):.0f} tx/s; 1024-word reads {mb_per_s:.2f} MB/s"
         )
         rate = await sse_fanout(host, int(port), nats_url, writer, key, clients=100, events=1000)
         print(f"SSE fan-out, 100 clients   {rate:8.0f} events/s delivered")

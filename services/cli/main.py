@@ -135,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     ks.set_defaults(func=cmd_keys)
     st = sub.add_parser("streams", help="create or update the streams and buckets (NATS admin)")
     st.set_defaults(func=cmd_streams)
+    from services.cli.user.commands import add_user_commands
+
+    add_user_commands(sub.add_parser)
     up.set_defaults(func=cmd_up)
     api.set_defaults(func=cmd_api)
     hw.set_defaults(func=cmd_hwbridge)
