@@ -118,6 +118,27 @@ class BoardLimitReached(ApiError):
     status_code = 409
 
 
+class FpgaUnhealthy(ApiError):
+    """409: the board failed its health probes and is out of the pool until one passes."""
+
+    code = "fpga_unhealthy"
+    status_code = 409
+
+
+class WaitingLimitReached(ApiError):
+    """409: this key has as many jobs waiting for a board as it may."""
+
+    code = "waiting_limit_reached"
+    status_code = 409
+
+
+class JobNotWaiting(ApiError):
+    """409: the job no longer waits (it got a board meanwhile)."""
+
+    code = "job_not_waiting"
+    status_code = 409
+
+
 class SessionExpired(ApiError):
     """409: the session's lease ran out; the board is being reset."""
 
@@ -283,6 +304,7 @@ ERRORS: dict[str, type[ApiError]] = {
     for cls in (
         Conflict, FpgaNotIdle, FpgaOutOfService, FpgaNotReserved, FpgaNotResettable,
         JobNotComplete, JobNotCancellable, BoardLimitReached, SessionExpired, JobNotFound,
+        FpgaUnhealthy, WaitingLimitReached, JobNotWaiting,
         NoActiveSession, NotFound, NotSessionOwner, Forbidden, Unauthorized, ValidationError,
         AddressOutOfRange, BadRequest, MethodNotAllowed, RequestTimeout, PayloadTooLarge,
         UriTooLong, UnsupportedMediaType, HeadersTooLarge, RateLimited, TooManyConnections,

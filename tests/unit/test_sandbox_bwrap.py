@@ -155,7 +155,7 @@ def _run_filter(program: bytes, nr: int, arch: int, arg0: int = 0) -> int:
         if code == 0x20:
             acc = struct.unpack_from("=I", data, k)[0]
         elif code == 0x06:
-            return k
+            return int(k)
         else:
             taken = {0x15: acc == k, 0x35: acc >= k, 0x45: bool(acc & k)}[code]
             pc += jt if taken else jf
