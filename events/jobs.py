@@ -13,6 +13,7 @@ from typing import Literal, get_args
 
 from events.farm import BoardClaimed, JobWaiting, StoredEvent, WaitingCancelled
 from events.types import (
+    BoardEvent,
     BoardFaulted,
     BoardReset,
     BuildFailed,
@@ -106,4 +107,18 @@ def job_ended(event: StoredEvent) -> JobEnded | None:
             return JobEnded(jid, "failed", reason)
         case BoardFaulted(job_id=jid, reason=reason) if jid is not None:
             return JobEnded(jid, "failed", reason)
+    return None
+
+
+def board_fault(event: BoardEvent, resetting: uuid.UUID | None) -> str | None:
+    """Why this event leaves its board in error (unusable until a reset), or None.
+
+    A failed programming step, a fault, or a reset that could not finish (``resetting``: the
+    board's reset job in progress, if any) do; the next reset clears it.
+    """
+    match event:
+        case ProgrammingFailed(reason=reason) | BoardFaulted(reason=reason):
+            return reason
+        case JobFailed(job_id=jid, reason=reason) if resetting is not None and jid == resetting:
+            return reason
     return None

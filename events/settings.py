@@ -89,6 +89,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Where a host keeps its build kits (unset: ``<data_dir>/builds/kits``)."""
     openfpgaloader: Annotated[str, env("FPGA_CLOUD_OPENFPGALOADER")] = "openFPGALoader"
     """The programmer of ECP5 boards: a path, or a name on ``PATH``."""
+    health_interval_s: Annotated[float, env("FPGA_CLOUD_HEALTH_INTERVAL_S")] = 600.0
+    """Seconds between health probes of an idle board (0: no probes); a failing board is
+    probed again ten times sooner."""
     build_slots: Annotated[int, env("FPGA_CLOUD_BUILD_SLOTS")] = 0
     """Concurrent builds per hwbridge host (0 = the number of cores)."""
     build_timeout_s: Annotated[float, env("FPGA_CLOUD_BUILD_TIMEOUT_S")] = 300.0

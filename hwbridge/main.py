@@ -20,6 +20,7 @@ from hwbridge.cache import BuildCache
 from hwbridge.drivers.base import BoardDriver
 from hwbridge.drivers.ecp5 import Ecp5Board
 from hwbridge.drivers.virtual import VirtualBoard
+from hwbridge.health import Prober
 from hwbridge.inventory import BoardConfig, Inventory, default_inventory
 from hwbridge.sandbox import Namespaces, Sandbox, harden_data_dir
 from hwbridge.virtual.constants import BOARD_KIND as VIRTUAL
@@ -115,12 +116,14 @@ async def start_workers(store: EventStore, config: BridgeConfig) -> list[BoardWo
         # Build the simulator kit before the first user waits on it.
         _background.add(task := asyncio.create_task(_prepare_kit(kits)))
         task.add_done_callback(_background.discard)
+    prober = Prober(config.settings.health_interval_s)
     workers = [
         BoardWorker(
             store,
             board.fpga_id,
             make_driver(board, config, cache, slots, kits),
             build_slots=slots,
+            prober=prober,
         )
         for board in boards
     ]

@@ -32,6 +32,7 @@ from events.types import (
     Programmed,
     ProgrammingFailed,
     ProgrammingStarted,
+    ResetQueued,
     ResetStarted,
     RunStarted,
     SessionOpened,
@@ -40,6 +41,7 @@ from events.watermark import Watermark, wait_event
 from hwbridge import worklist
 from hwbridge.build.design import Design
 from hwbridge.drivers.base import BoardDriver, BuildError, BuildOutput, DriverError
+from hwbridge.health import SERVICE_OWNER, Prober
 from hwbridge.logsink import LogSink
 from hwbridge.streamserver import WishboneResponder
 from hwbridge.transaction import run_transaction
@@ -63,8 +65,11 @@ class BoardWorker:
         driver: BoardDriver,
         *,
         build_slots: asyncio.Semaphore,
+        prober: Prober | None = None,
     ) -> None:
         self._store = store
+        self._prober = prober
+        self._since = datetime.now(UTC)
         self.fpga_id = fpga_id
         self._driver = driver
         self._slots = build_slots
@@ -136,6 +141,7 @@ class BoardWorker:
                     if not await self._handle(item):
                         break
                 await self._watch_loaded_design()
+                await self._look_after()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -194,6 +200,16 @@ class BoardWorker:
                     return await self._append(JobFailed(fpga_id=fid, job_id=jid, reason=reason))
                 return await self._append(BoardReset(fpga_id=fid, job_id=jid))
         return False
+
+    async def _look_after(self) -> None:
+        """Between jobs: reset a board left in error, and probe an idle one when it is due."""
+        if self.wl.faulted and not self.wl.items:
+            # Claimed like a user's reset: if one is queued meanwhile, that one does the job.
+            reset = ResetQueued(fpga_id=self.fpga_id, job_id=uuid.uuid4(), owner=SERVICE_OWNER)
+            await self._append(reset, claim=True)
+            return
+        if self._prober is not None and self._prober.due(self.wl, datetime.now(UTC), self._since):
+            await self._append(await self._prober.probe(self.fpga_id, self._driver))
 
     async def _safe_reset(self) -> str | None:
         """Reset the board; the reason it failed (a real board may be unplugged), or None."""

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Literal
 
 import msgspec
 from msgspec.structs import replace
 
-from events.jobs import JobType, job_ended, job_opened
+from events.jobs import JobType, board_fault, job_ended, job_opened
 from events.settings import DEFAULT_LEASE_SECONDS, DEFAULT_MAX_SESSION_SECONDS
 from events.types import (
     BoardEvent,
     BoardFaulted,
+    BoardHealthChecked,
     BoardReset,
     BuildStarted,
     BuildSucceeded,
@@ -62,10 +64,20 @@ class Worklist(msgspec.Struct, frozen=True, kw_only=True):
     loaded: Loaded | None = None
     session_id: uuid.UUID | None = None
     """The session the loaded design belongs to; None from the moment that session ends."""
+    faulted: bool = False
+    """The board is in error and no reset is on its way: the worker queues one itself."""
+    last_probe_at: datetime | None = None
+    probe_failed: bool = False
+    """Whether the last health probe failed (the next one comes sooner)."""
 
     @property
     def reserved(self) -> bool:
         return self.session_id is not None
+
+    @property
+    def idle(self) -> bool:
+        """Nothing to do, no session, no design loaded: the board may be probed."""
+        return not self.items and not self.reserved and self.loaded is None and not self.faulted
 
     def item(self, job_id: uuid.UUID) -> WorkItem | None:
         return next((i for i in self.items if i.job_id == job_id), None)
@@ -74,6 +86,9 @@ class Worklist(msgspec.Struct, frozen=True, kw_only=True):
 def apply(wl: Worklist, event: BoardEvent, seq: int) -> Worklist:
     """Fold one event of this board."""
     wl = replace(wl, last_seq=seq)
+    resetting = next((i.job_id for i in wl.items if i.kind == "reset"), None)
+    if board_fault(event, resetting) is not None:
+        wl = replace(wl, faulted=True)
     opened = job_opened(event)
     if opened is not None:
         item = WorkItem(job_id=opened.job_id, kind=opened.type, owner=opened.owner)
@@ -86,14 +101,16 @@ def apply(wl: Worklist, event: BoardEvent, seq: int) -> Worklist:
                 )  # fmt: skip
             case RunQueued():
                 item = replace(item, run=event)
-            case _:  # a reset: the session ends here
-                wl = replace(wl, session_id=None)
+            case _:  # a reset: the session ends here, and any fault with it
+                wl = replace(wl, session_id=None, faulted=False)
         return _add(wl, item)
     match event:
         case SessionOpened(session_id=sid):
             wl = replace(wl, session_id=sid)
         case BoardReset():
-            wl = replace(wl, loaded=None, session_id=None)
+            wl = replace(wl, loaded=None, session_id=None, faulted=False)
+        case BoardHealthChecked(ok=ok):
+            return replace(wl, last_probe_at=event.occurred_at, probe_failed=not ok)
         case ProgrammingFailed():
             wl = replace(wl, loaded=None)
         case BoardFaulted():

@@ -6,11 +6,10 @@ from datetime import timedelta
 
 from msgspec.structs import replace
 
-from events.jobs import job_ended
+from events.jobs import board_fault, job_ended
 from events.types import (
     BoardDrained,
     BoardEvent,
-    BoardFaulted,
     BoardHealthChecked,
     BoardRegistered,
     BoardReset,
@@ -20,7 +19,6 @@ from events.types import (
     BuildSucceeded,
     JobQueued,
     Programmed,
-    ProgrammingFailed,
     ProgrammingStarted,
     ResetQueued,
     ResetStarted,
@@ -38,19 +36,21 @@ from projections.views import BoardView, SessionView
 def apply(board: BoardView, event: BoardEvent, seq: int) -> BoardView:
     """Fold one event of this board into its view; ``seq`` is the event's stream sequence."""
     board = replace(board, last_seq=seq)
+    resetting = board.current_job_id if board.current_job_type == "reset" else None
+    fault = board_fault(event, resetting)
+    if fault is not None:
+        return replace(
+            board, state="error", session=None, current_job_id=None, current_job_type=None,
+            error=fault,
+        )  # fmt: skip
     ended = job_ended(event)
     if (
         ended is not None
         and ended.job_id == board.current_job_id
         and ended.status != "complete"
-        and not isinstance(event, ProgrammingFailed | BoardFaulted)
+        and board.current_job_type == "build_and_program"
     ):
-        if board.current_job_type == "build_and_program":
-            return replace(board, state="idle", current_job_id=None, current_job_type=None)
-        # A reset that could not finish leaves the board unusable until the next reset.
-        return replace(
-            board, state="error", current_job_id=None, current_job_type=None, error=ended.error
-        )
+        return replace(board, state="idle", current_job_id=None, current_job_type=None)
     match event:
         case JobQueued(job_id=job_id):
             return replace(
@@ -66,10 +66,6 @@ def apply(board: BoardView, event: BoardEvent, seq: int) -> BoardView:
             return replace(board, window_size=size)
         case ProgrammingStarted():
             return replace(board, state="programming")
-        case ProgrammingFailed(reason=reason):
-            return replace(
-                board, state="error", current_job_id=None, current_job_type=None, error=reason
-            )
         case SessionOpened(session_id=sid, owner=owner, expires_at=expires):
             session = SessionView(
                 session_id=sid,
@@ -117,15 +113,6 @@ def apply(board: BoardView, event: BoardEvent, seq: int) -> BoardView:
             return replace(board, availability="retired")
         case BoardRestored():
             return replace(board, availability="active", failed_probes=0)
-        case BoardFaulted(reason=reason):
-            return replace(
-                board,
-                state="error",
-                session=None,
-                current_job_id=None,
-                current_job_type=None,
-                error=reason,
-            )
         case RunQueued(lease_expires_at=until) | StreamOpened(lease_expires_at=until) if (
             until is not None and board.session is not None
         ):

@@ -48,6 +48,8 @@ class FakeDriver:
     program_error: str | None = None
     build_gate: asyncio.Event | None = None
     programmed_at_start: bool = False
+    probe_error: str | None = None
+    """When set, ``probe`` raises ``DriverError`` with it (a board that fails its health probe)."""
     window_size: int = WINDOW_SIZE
     build_lines: tuple[str, ...] = ("elaborating design.py", "compiling the SoC")
     calls: list[tuple[object, ...]] = field(default_factory=list)
@@ -103,6 +105,12 @@ class FakeDriver:
 
     def programmed(self) -> bool:
         return self.loaded is not None
+
+    async def probe(self) -> str:
+        self.calls.append(("probe",))
+        if self.probe_error is not None:
+            raise DriverError(self.probe_error)
+        return "fake base SoC"
 
     async def close(self) -> None:
         self.closed = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -11,6 +12,13 @@ from hwbridge.build.design import Design
 
 LogFn = Callable[[str, str], Awaitable[None]]
 """``await log(stage, line)``: one line of build or programming output."""
+
+_log = logging.getLogger("hwbridge.drivers")
+
+
+async def quiet_log(stage: str, line: str) -> None:
+    """A :data:`LogFn` for work no job watches (base SoC, probes): debug lines only."""
+    _log.debug("%s: %s", stage, line)
 
 
 class DriverError(Exception):
@@ -69,6 +77,11 @@ class BoardDriver(Protocol):
 
     def programmed(self) -> bool:
         """True while a user design is loaded and its link is up."""
+        ...
+
+    async def probe(self) -> str:
+        """Check the idle board: start its base SoC and read its identification, then leave
+        it as :meth:`reset` does. Returns the identification. Raises ``DriverError``."""
         ...
 
     async def close(self) -> None:

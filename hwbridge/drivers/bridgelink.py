@@ -10,6 +10,9 @@ from hwbridge.uartbone import UARTBoneClient, UARTBoneError
 
 SCRATCH_ADDRESS = 0x4  # LiteX ctrl_scratch CSR, reset value below: a cheap liveness probe
 SCRATCH_RESET_VALUE = 0x12345678
+#: LiteX's identifier memory: the SoC's name, one character per 32-bit word, 0-terminated.
+IDENTIFIER_ADDRESS = 0x800
+IDENTIFIER_WORDS = 64
 
 
 async def open_checked(link: UARTBoneClient) -> None:
@@ -51,3 +54,15 @@ def _write(
     link.write(address, words, fixed=fixed)
     if confirm:
         link.read(SCRATCH_ADDRESS, 1)
+
+
+async def identify(link: UARTBoneClient) -> str:
+    """The SoC's identification string, read over an open link. Raises DriverError."""
+    try:
+        words = await asyncio.to_thread(link.read, IDENTIFIER_ADDRESS, IDENTIFIER_WORDS)
+    except UARTBoneError as exc:
+        raise DriverError(f"identification read failed: {exc}") from None
+    text = bytes(w & 0xFF for w in words).split(b"\0", 1)[0]
+    if not text:
+        raise DriverError("the SoC answered with an empty identification")
+    return text.decode("ascii", "replace")

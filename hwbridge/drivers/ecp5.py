@@ -24,16 +24,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from events.designs import MIGEN
 from hwbridge.build.artifacts import ArtifactStore
 from hwbridge.build.design import Design
 from hwbridge.build.key import cache_key
+from hwbridge.build.placeholder import PLACEHOLDER
 from hwbridge.cache import BuildCache
-from hwbridge.drivers.base import BoardDriver, BuildError, BuildOutput, DriverError, LogFn
-from hwbridge.drivers.bridgelink import open_checked, window_read, window_write
+from hwbridge.drivers.base import (
+    BoardDriver,
+    BuildError,
+    BuildOutput,
+    DriverError,
+    LogFn,
+    quiet_log,
+)
+from hwbridge.drivers.bridgelink import identify, open_checked, window_read, window_write
 from hwbridge.ecp5.artifact import BitstreamArtifact
 from hwbridge.ecp5.build import BuildLimits, DesignBuildError, build_bitstream
-from hwbridge.ecp5.constants import BASE_DESIGN, BOARD_KIND
+from hwbridge.ecp5.constants import BOARD_KIND
 from hwbridge.ecp5.programmer import program_bitstream
 from hwbridge.inventory import BoardConfig
 from hwbridge.sandbox import Sandbox
@@ -51,10 +58,6 @@ def _keep(built: BitstreamArtifact, package: Path) -> None:
     package.mkdir()
     shutil.copyfile(built.path, package / BITSTREAM_FILE)
     dataclasses.replace(built, path=package / BITSTREAM_FILE).save(package)
-
-
-async def _quiet_log(stage: str, line: str) -> None:
-    _log.debug("%s: %s", stage, line)
 
 
 class Ecp5Board:
@@ -158,7 +161,7 @@ class Ecp5Board:
             utilisation=artifact.utilisation, fmax_mhz=artifact.fmax_mhz, stages=stages,
         )  # fmt: skip
 
-    async def prepare(self, log: LogFn = _quiet_log) -> None:
+    async def prepare(self, log: LogFn = quiet_log) -> None:
         """Build (or fetch) the base SoC's bitstream now, so the first reset does not wait.
 
         Call it once at start-up; it holds a build slot while it builds. It also compiles the
@@ -173,7 +176,7 @@ class Ecp5Board:
         # No build slot here: reset() runs while the worker may hold one (after a failed
         # programming step), and waiting for a second could deadlock a busy pool.
         async with self._base_lock:
-            output = await self.build(uuid.uuid4(), Design(BASE_DESIGN, MIGEN), log)
+            output = await self.build(uuid.uuid4(), PLACEHOLDER, log)
         artifact = await self._fetch(output.artifact, log)
         if artifact is None:
             raise DriverError("the base SoC's bitstream vanished right after its build")
@@ -237,16 +240,30 @@ class Ecp5Board:
         """
         self._drop_link()
         try:
-            base = await self._base(_quiet_log)
+            base = await self._base(quiet_log)
         except BuildError as exc:
             raise DriverError(f"the base SoC does not build: {exc}") from None
-        await self._load(base.path, _quiet_log)
+        await self._load(base.path, quiet_log)
         # The base SoC answered; the link is not needed until a user design is loaded.
         self._drop_link()
 
     def programmed(self) -> bool:
         """True while a user design is loaded and its link is up."""
         return self._user_loaded and self._link is not None and self._link.is_open
+
+    async def probe(self) -> str:
+        """Load the base SoC's bitstream, check it answers and read its identification."""
+        self._drop_link()
+        try:
+            base = await self._base(quiet_log)
+        except BuildError as exc:
+            raise DriverError(f"the base SoC does not build: {exc}") from None
+        await self._load(base.path, quiet_log)
+        try:
+            assert self._link is not None
+            return await identify(self._link)
+        finally:
+            self._drop_link()
 
     async def close(self) -> None:
         """Close the serial link. The FPGA keeps its design (a restarted worker reloads it)."""

@@ -18,9 +18,10 @@ from hwbridge.build.design import Design
 from hwbridge.build.key import cache_key
 from hwbridge.build.kits import KitStore
 from hwbridge.build.limits import BuildLimits, DesignBuildError
+from hwbridge.build.placeholder import PLACEHOLDER
 from hwbridge.cache import BuildCache
-from hwbridge.drivers.base import BuildError, BuildOutput, DriverError, LogFn
-from hwbridge.drivers.bridgelink import open_checked, window_read, window_write
+from hwbridge.drivers.base import BuildError, BuildOutput, DriverError, LogFn, quiet_log
+from hwbridge.drivers.bridgelink import identify, open_checked, window_read, window_write
 from hwbridge.sandbox import Sandbox
 from hwbridge.uartbone import UARTBoneClient
 from hwbridge.virtual.artifact import PACKAGE, SimArtifact
@@ -147,6 +148,20 @@ class VirtualBoard:
 
     def programmed(self) -> bool:
         return self._link is not None and self._sim is not None and self._sim.alive()
+
+    async def probe(self) -> str:
+        """Build (once; then cached) and start the base SoC with the placeholder design, read
+        its identification, stop it."""
+        try:
+            output = await self.build(uuid.uuid4(), PLACEHOLDER, quiet_log)
+        except BuildError as exc:
+            raise DriverError(f"the base SoC does not build: {exc}") from None
+        try:
+            await self.program(output, quiet_log)
+            assert self._link is not None
+            return await identify(self._link)
+        finally:
+            await self.reset()
 
     async def close(self) -> None:
         await self.reset()

@@ -18,17 +18,3 @@ SYS_CLK_FREQ = 60_000_000
 DEFAULT_BAUDRATE = 115_200
 #: openFPGALoader's name for the board (selects the FT2232H JTAG cable and pins).
 OPENFPGALOADER_BOARD = "ecp5_evn"
-
-#: design.py of the base SoC's user window between sessions (what ``reset`` loads): it
-#: acknowledges every access and reads 0. Built like any user design, then cached.
-BASE_DESIGN = b'''"""Base SoC placeholder in the user window: acks every access, reads 0."""
-from litex.soc.interconnect import wishbone
-from migen import If, Module
-
-
-class Design(Module):
-    def __init__(self):
-        self.bus = bus = wishbone.Interface(data_width=32, address_width=32, addressing="word")
-        self.size = 0x1000
-        self.sync += [bus.ack.eq(0), If(bus.cyc & bus.stb & ~bus.ack, bus.ack.eq(1))]
-'''

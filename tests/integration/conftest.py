@@ -14,6 +14,7 @@ from litestar import Litestar
 
 from events.settings import Settings
 from events.store import EventStore
+from hwbridge.health import Prober
 from hwbridge.worker import BoardWorker
 from projections.keyring import KeyRing
 from projections.runner import ProjectionRunner
@@ -147,9 +148,15 @@ async def start_worker(store: EventStore) -> AsyncIterator[StartWorker]:
     started: list[BoardWorker] = []
 
     async def start(
-        driver: FakeDriver, *, slots: asyncio.Semaphore | None = None, fpga_id: int = FPGA
+        driver: FakeDriver,
+        *,
+        slots: asyncio.Semaphore | None = None,
+        fpga_id: int = FPGA,
+        prober: Prober | None = None,
     ) -> BoardWorker:
-        worker = BoardWorker(store, fpga_id, driver, build_slots=slots or asyncio.Semaphore(2))
+        worker = BoardWorker(
+            store, fpga_id, driver, build_slots=slots or asyncio.Semaphore(2), prober=prober
+        )
         await worker.start()
         started.append(worker)
         return worker

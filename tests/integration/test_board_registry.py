@@ -97,3 +97,18 @@ async def test_compiled_simulator_travels_through_the_object_store(
         assert await other.read(0, 1) == [0x5A5A]
     finally:
         await other.close()
+
+
+@pytest.mark.slow
+async def test_a_virtual_board_probe_reads_its_base_soc(tmp_path: Path, sim_kit: Path) -> None:
+    """The health probe starts the real base SoC in Verilator and reads its identification
+    over UARTBone, then leaves the board stopped; a second probe reuses the built placeholder."""
+    board = VirtualBoard(2, tmp_path / "host", kits=KitStore(KIT_DIR, Sandbox()))
+    try:
+        assert await board.probe() == "hwbridge virtual board"
+        assert not board.programmed()
+        built = sorted((tmp_path / "host" / "builds" / "virtual").iterdir())
+        assert await board.probe() == "hwbridge virtual board"
+        assert sorted((tmp_path / "host" / "builds" / "virtual").iterdir()) == built
+    finally:
+        await board.close()

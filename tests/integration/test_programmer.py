@@ -18,10 +18,10 @@ import pytest
 
 from events.designs import MIGEN
 from hwbridge.build.design import Design
+from hwbridge.build.placeholder import BASE_DESIGN
 from hwbridge.drivers.base import BuildOutput, DriverError
 from hwbridge.drivers.ecp5 import BITSTREAM_FILE, Ecp5Board
 from hwbridge.ecp5.artifact import BitstreamArtifact
-from hwbridge.ecp5.constants import BASE_DESIGN
 from hwbridge.ecp5.programmer import TOOL_ENV, program_bitstream
 from hwbridge.inventory import BoardConfig
 from tests.buildlog import Log
