@@ -7,9 +7,9 @@ STAMP  := $(VENV)/.installed
 SYSDEPS_STAMP := $(VENV)/.sysdeps
 # Debian packages the LiteX/Verilator simulator needs to compile a virtual board,
 # openFPGALoader, which loads bitstreams into real ECP5 boards, and bubblewrap, the builds' and
-# simulators' sandbox.
+# simulators' sandbox; chromium, the headless browser the web view's test drives.
 APT_PACKAGES := verilator libevent-dev libjson-c-dev zlib1g-dev make g++ pkg-config openfpgaloader \
-	bubblewrap
+	bubblewrap chromium
 
 .PHONY: run test test-fast lint bench clean sysdeps deps
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, get
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
 
 from events.settings import Settings
 from events.store import EventStore
@@ -39,6 +42,15 @@ from services.audit.notary import Notary
 from services.auth.issuer import KeyIssuer
 from services.auth.ratelimit import RateLimiter
 
+#: The farm's web view: static files shipped in the package, no build step, no CDN.
+UI_DIR = Path(__file__).with_name("ui")
+
+
+@get("/", include_in_schema=False, opt={PUBLIC_OPT: True})
+async def home() -> Redirect:
+    """The web view of the farm."""
+    return Redirect("/ui/")
+
 
 @get("/openapi.json", include_in_schema=False, opt={PUBLIC_OPT: True})
 async def openapi_json(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -61,6 +73,10 @@ def create_app(
     limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
     app = Litestar(
         route_handlers=[
+            home,
+            create_static_files_router(
+                "/ui", [UI_DIR], html_mode=True, name="ui", opt={PUBLIC_OPT: True}
+            ),
             health,
             openapi_json,
             all_events,
