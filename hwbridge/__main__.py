@@ -49,7 +49,7 @@ def config_from_env(boards: str | None, data_dir: str | None) -> BridgeConfig:
     return BridgeConfig(
         settings=settings,
         credentials=credentials_from_env(hwbridge_user(settings.hwbridge_host)),
-        inventory=load_inventory(settings.inventory),
+        inventory=load_inventory(settings.inventory, fpga_ids=settings.fpga_ids),
     )
 
 
@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.check_inventory:
         try:
-            load_inventory(Settings.from_env().inventory)
+            settings = Settings.from_env()
+            load_inventory(settings.inventory, fpga_ids=settings.fpga_ids)
         except (InventoryError, ValueError) as exc:
             print(f"fpga-cloud: {exc}", file=sys.stderr)
             return EXIT_CONFIG

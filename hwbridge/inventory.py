@@ -9,17 +9,18 @@ one :class:`InventoryError`.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from events.settings import Settings
+
 DRIVERS = ("virtual", "ecp5_evn")
 DEFAULT_HOST = "local"
 DEFAULT_BAUDRATE = 115_200
-DEFAULT_BOARD_COUNT = 10
-#: Highest board id the API accepts (ids are 0-9).
-MAX_FPGA_ID = DEFAULT_BOARD_COUNT - 1
+#: The farm's boards when nothing says otherwise (``FPGA_CLOUD_BOARDS``).
+FARM = Settings().fpga_ids
 #: Baud rates the base SoC's UART and the FT2232H both handle at a 60 MHz system clock.
 BAUDRATE_RANGE = (1_200, 3_000_000)
 #: Fields that only a real board uses: a virtual board's link is the simulator's TCP port.
@@ -88,9 +89,9 @@ class Inventory:
         return tuple(b.fpga_id for b in self.boards)
 
 
-def default_inventory() -> Inventory:
-    """Ten virtual boards, 0-9, on host ``local``."""
-    return Inventory(tuple(BoardConfig(fpga_id=i) for i in range(DEFAULT_BOARD_COUNT)))
+def default_inventory(fpga_ids: Sequence[int] = FARM) -> Inventory:
+    """A virtual board for each of the farm's ids (ten, 0-9, unless told), on host ``local``."""
+    return Inventory(tuple(BoardConfig(fpga_id=i) for i in fpga_ids))
 
 
 def _is_int(value: object) -> bool:
@@ -178,7 +179,7 @@ def _check_farm(boards: list[tuple[str, BoardConfig]]) -> list[str]:
 
 
 def parse_inventory(
-    data: Mapping[str, Any], *, source: Path | None = None, max_fpga_id: int = MAX_FPGA_ID
+    data: Mapping[str, Any], *, source: Path | None = None, max_fpga_id: int = max(FARM)
 ) -> Inventory:
     """Validate decoded TOML and build the inventory.
 
@@ -217,18 +218,19 @@ def parse_inventory(
     return Inventory(boards, source)
 
 
-def load_inventory(path: Path | None, *, max_fpga_id: int = MAX_FPGA_ID) -> Inventory:
-    """Load the inventory file, or the default farm when ``path`` is None.
+def load_inventory(path: Path | None, *, fpga_ids: Sequence[int] = FARM) -> Inventory:
+    """Load the inventory file, or the default farm of virtual boards ``fpga_ids`` when ``path``
+    is None (a file may name boards up to the highest of ``fpga_ids``).
 
     Raises:
         InventoryError: If the file cannot be read, is not TOML, or has invalid entries.
     """
     if path is None:
-        return default_inventory()
+        return default_inventory(fpga_ids)
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise InventoryError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InventoryError(str(path), [f"not valid TOML: {exc}"]) from None
-    return parse_inventory(data, source=Path(path), max_fpga_id=max_fpga_id)
+    return parse_inventory(data, source=Path(path), max_fpga_id=max(fpga_ids))

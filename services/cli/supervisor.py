@@ -11,6 +11,7 @@ import sys
 
 import httpx
 
+from events.boards import format_board_ids
 from events.connection import ADMIN_USER, NatsCredentials, connect
 from events.settings import Settings
 from events.store import EventStore
@@ -115,34 +116,36 @@ async def run_up(settings: Settings) -> int:
         "FPGA_CLOUD_DATA_DIR": str(settings.data_dir),
         "FPGA_CLOUD_HOST": settings.host,
         "FPGA_CLOUD_PORT": str(settings.port),
+        "FPGA_CLOUD_BOARDS": format_board_ids(settings.fpga_ids),
     }
-    boards = ",".join(map(str, settings.fpga_ids))
     cli = [sys.executable, "-m", "services.cli"]
     children = [
         Child("api", [*cli, "api"], nats.child_env(env, "api")),
         Child(
             "hwbridge",
-            [sys.executable, "-m", "hwbridge", "--boards", boards],
+            [sys.executable, "-m", "hwbridge"],
             nats.child_env(env, "hwbridge"),
         ),
     ]
-    # The local key first: the API then starts with it in its views, so the key printed below
-    # works from the first request (a key rotated after the API started could be refused
-    # until the API's key stream subscription caught up).
-    admin = nats.credentials(ADMIN_USER) if server is not None else tool_credentials(ADMIN_USER)
-    api_key = await local_key(nats_url, admin)
-    for child in children:
-        await child.start()
-    base = f"http://{_local(settings.host)}:{settings.port}"
-    banner = (
-        f"fpga-cloud is up: API http://{settings.host}:{settings.port} "
-        f"(explorer /docs), NATS {nats_url}, boards {boards}, data in {settings.data_dir}. "
-        "Ctrl-C stops everything.\n"
-        "API key for the local user (its secret changes at every start):\n"
-        f"  export API_KEY={api_key}"
-    )
-    ready = asyncio.create_task(_announce_when_serving(base, api_key, stop, banner))
+    ready: asyncio.Task[None] | None = None
     try:
+        # The local key first: the API then starts with it in its views, so the key printed below
+        # works from the first request (a key rotated after the API started could be refused
+        # until the API's key stream subscription caught up).
+        admin = nats.credentials(ADMIN_USER) if server is not None else tool_credentials(ADMIN_USER)
+        api_key = await local_key(nats_url, admin)
+        for child in children:
+            await child.start()
+        base = f"http://{_local(settings.host)}:{settings.port}"
+        banner = (
+            f"fpga-cloud is up: API http://{settings.host}:{settings.port} "
+            f"(explorer /docs), NATS {nats_url}, boards {env['FPGA_CLOUD_BOARDS']}, "
+            f"data in {settings.data_dir}. "
+            "Ctrl-C stops everything.\n"
+            "API key for the local user (its secret changes at every start):\n"
+            f"  export API_KEY={api_key}"
+        )
+        ready = asyncio.create_task(_announce_when_serving(base, api_key, stop, banner))
         while not stop.is_set():
             waits = {asyncio.create_task(c.proc.wait()): c for c in children if c.proc}
             stopper = asyncio.create_task(stop.wait())
@@ -161,7 +164,9 @@ async def run_up(settings: Settings) -> int:
                     await asyncio.sleep(RESTART_BACKOFF_S)
                     await dead.start()
     finally:
-        ready.cancel()
+        # Also when starting failed half-way: no child outlives this process.
+        if ready is not None:
+            ready.cancel()
         await asyncio.gather(*(c.stop() for c in children), return_exceptions=True)
         if server is not None:
             with contextlib.suppress(Exception):

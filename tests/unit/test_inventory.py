@@ -224,4 +224,10 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_max_fpga_id_is_configurable(tmp_path: Path) -> None:
     path = tmp_path / "inventory.toml"
     path.write_text('[[boards]]\nfpga_id = 12\ndriver = "virtual"\n')
-    assert load_inventory(path, max_fpga_id=15).fpga_ids == (12,)
+    assert load_inventory(path, fpga_ids=range(16)).fpga_ids == (12,)
+
+
+def test_with_no_file_every_board_of_the_farm_is_virtual() -> None:
+    inventory = load_inventory(None, fpga_ids=range(100))
+    assert inventory.fpga_ids == tuple(range(100))
+    assert {b.driver for b in inventory.boards} == {"virtual"}

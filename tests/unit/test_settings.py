@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from events.boards import parse_board_ids
+from events.boards import format_board_ids, parse_board_ids
 from events.settings import Settings
 
 
@@ -26,6 +26,12 @@ from events.settings import Settings
 )
 def test_parse_board_ids(spec: str, ids: tuple[int, ...]) -> None:
     assert parse_board_ids(spec) == ids
+    assert parse_board_ids(format_board_ids(ids)) == ids
+
+
+def test_format_board_ids_is_short() -> None:
+    assert format_board_ids(tuple(range(100))) == "0-99"
+    assert format_board_ids((0, 2, 5, 6, 7)) == "0,2,5-7"
 
 
 @pytest.mark.parametrize("spec", ["", " ", ",", "a", "1-", "-1", "5-3", "0-x", "1-2-3", "1.5"])
