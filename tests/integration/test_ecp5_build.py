@@ -24,6 +24,7 @@ from nats.aio.client import Client as NATS
 import hwbridge.build.runner as build_runner
 import hwbridge.drivers.ecp5 as ecp5_driver
 from events.designs import MIGEN
+from events.streams import provision
 from hwbridge.build.design import Design
 from hwbridge.cache import BuildCache
 from hwbridge.drivers.base import BuildError, BuildOutput
@@ -96,6 +97,7 @@ async def nats_client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
     server = NatsServer(tmp_path_factory.mktemp("nats"))
     await server.start()
     nc = await server.connect()
+    await provision(nc.jetstream())
     yield nc
     await nc.drain()
     await server.stop()
