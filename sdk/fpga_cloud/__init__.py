@@ -67,7 +67,17 @@ from fpga_cloud.errors import (
     WaitTimeout,
 )
 from fpga_cloud.job import Job
-from fpga_cloud.models import Board, Event, Health, JobInfo, RunResult, SessionInfo, WhoAmI
+from fpga_cloud.models import (
+    ANY,
+    Board,
+    BoardChoice,
+    Event,
+    Health,
+    JobInfo,
+    RunResult,
+    SessionInfo,
+    WhoAmI,
+)
 from fpga_cloud.retry import NO_RETRY, RetryPolicy
 from fpga_cloud.session import Session
 from fpga_cloud.stream import AsyncBus, Bus
@@ -75,6 +85,7 @@ from fpga_cloud.stream import AsyncBus, Bus
 __version__ = "0.1.0"
 
 __all__ = [
+    "ANY",
     "ERRORS",
     "NO_RETRY",
     "AddressOutOfRange",
@@ -86,6 +97,7 @@ __all__ = [
     "BadRequest",
     "Board",
     "BoardBusy",
+    "BoardChoice",
     "BoardLimitReached",
     "Bus",
     "BusError",

@@ -62,8 +62,18 @@ def submit(fpga_id: int, upload: Upload, top: str | None) -> Call:
     return Call("POST", f"/fpga/{fpga_id}/submit", files=files, data={"top": top} if top else None)
 
 
-def job(fpga_id: int, job_id: uuid.UUID) -> Call:
-    """``GET /fpga/{id}/jobs/{job_id}``: a job's status."""
+def submit_any(upload: Upload, top: str | None, driver: str | None) -> Call:
+    """``POST /jobs``: the design for any free board (of ``driver``), or a place in line."""
+    files = {"file": (upload.filename, upload.content, "application/octet-stream")}
+    data = {k: v for k, v in (("top", top), ("driver", driver)) if v}
+    return Call("POST", "/jobs", files=files, data=data or None)
+
+
+def job(fpga_id: int | None, job_id: uuid.UUID) -> Call:
+    """``GET /fpga/{id}/jobs/{job_id}``: a job's status (``GET /jobs/{job_id}`` while the job
+    has no board yet)."""
+    if fpga_id is None:
+        return Call("GET", f"/jobs/{job_id}")
     return Call("GET", f"/fpga/{fpga_id}/jobs/{job_id}")
 
 
@@ -78,8 +88,11 @@ def result(fpga_id: int, job_id: uuid.UUID) -> Call:
     return Call("GET", f"/fpga/{fpga_id}/jobs/{job_id}/result")
 
 
-def cancel(fpga_id: int, job_id: uuid.UUID) -> Call:
-    """``DELETE /fpga/{id}/jobs/{job_id}``: cancel a queued job."""
+def cancel(fpga_id: int | None, job_id: uuid.UUID) -> Call:
+    """``DELETE /fpga/{id}/jobs/{job_id}``: cancel a queued job (``DELETE /jobs/{job_id}``:
+    one that may still wait for a board)."""
+    if fpga_id is None:
+        return Call("DELETE", f"/jobs/{job_id}")
     return Call("DELETE", f"/fpga/{fpga_id}/jobs/{job_id}")
 
 

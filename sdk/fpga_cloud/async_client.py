@@ -18,7 +18,7 @@ from fpga_cloud.client import DEFAULT_TIMEOUT
 from fpga_cloud.config import resolve
 from fpga_cloud.designs import DesignSource, load
 from fpga_cloud.errors import FpgaNotIdle, NoIdleBoard, Unreachable
-from fpga_cloud.models import Board, Event, Health, Submitted, WhoAmI
+from fpga_cloud.models import ANY, Board, BoardChoice, Event, Health, Submitted, WhoAmI
 from fpga_cloud.retry import RetryPolicy
 from fpga_cloud.sse import SILENCE_S, Cursor, Parser
 from fpga_cloud.transport import AsyncTransport
@@ -80,14 +80,19 @@ class AsyncClient:
     async def submit(
         self,
         design: DesignSource,
-        board: int | None = None,
+        board: BoardChoice = None,
         top: str | None = None,
         *,
         filename: str | None = None,
+        driver: str | None = None,
     ) -> AsyncJob:
-        """Upload a design to a board (None: the first idle one); see ``Client.submit``."""
+        """Upload a design to a board (None: the first idle one; ``"any"``: the next free one,
+        waiting in line); see ``Client.submit``."""
         upload = load(design, filename)
-        if board is not None:
+        if board == ANY:
+            accepted = await self._transport.send(api.submit_any(upload, top, driver))
+            return self._job(api.decode(accepted.content, Submitted))
+        if isinstance(board, int):
             queued = await self._transport.send(api.submit(board, upload, top))
             return self._job(api.decode(queued.content, Submitted))
         for candidate in await self.boards():
@@ -103,8 +108,8 @@ class AsyncClient:
     def _job(self, queued: Submitted) -> AsyncJob:
         return AsyncJob(self._transport, queued.fpga_id, queued.job_id)
 
-    def job(self, board: int, job_id: uuid.UUID | str) -> AsyncJob:
-        """A job found again by its board and id."""
+    def job(self, board: int | None, job_id: uuid.UUID | str) -> AsyncJob:
+        """A job found again by its board and id (board None: a job submitted for any)."""
         return AsyncJob(self._transport, board, uuid.UUID(str(job_id)))
 
     async def session(self, board: int, *, keep: bool = False) -> AsyncSession:

@@ -12,7 +12,7 @@ import httpx
 
 from fpga_cloud import api
 from fpga_cloud.async_session import AsyncSession
-from fpga_cloud.errors import ApiError, Unreachable
+from fpga_cloud.errors import ApiError, NoActiveSession, Unreachable
 from fpga_cloud.models import JobInfo
 from fpga_cloud.progress import (
     POLL_S,
@@ -31,11 +31,11 @@ from fpga_cloud.transport import AsyncTransport
 class AsyncJob:
     """A job on one board (asyncio); see :class:`~fpga_cloud.Job`."""
 
-    def __init__(self, transport: AsyncTransport, fpga_id: int, job_id: uuid.UUID) -> None:
+    def __init__(self, transport: AsyncTransport, fpga_id: int | None, job_id: uuid.UUID) -> None:
         self.id = job_id
         """The job's id."""
         self.board = fpga_id
-        """The board it runs on."""
+        """The board it runs on; None while it waits for any board."""
         self._transport = transport
 
     def __repr__(self) -> str:
@@ -44,7 +44,10 @@ class AsyncJob:
     async def info(self) -> JobInfo:
         """The job as the service shows it now."""
         response = await self._transport.send(api.job(self.board, self.id))
-        return api.decode(response.content, JobInfo)
+        info = api.decode(response.content, JobInfo)
+        if self.board is None:
+            self.board = info.fpga_id
+        return info
 
     async def wait(
         self,
@@ -129,8 +132,16 @@ class AsyncJob:
 
     async def logs(self, follow: bool = False) -> AsyncIterator[str]:
         """The job's log, line by line (``async for``); see ``Job.logs``."""
+        while self.board is None:  # it waits for a board: no log yet
+            info = await self.info()
+            if self.board is not None or not follow or info.done:
+                break
+            await asyncio.sleep(POLL_S)
+        board = self.board
+        if board is None:
+            return
         if not follow:
-            response = await self._transport.send(api.logs(self.board, self.id))
+            response = await self._transport.send(api.logs(board, self.id))
             for line in response.text.splitlines():
                 yield line
             return
@@ -139,7 +150,7 @@ class AsyncJob:
         while True:
             seen = 0
             try:
-                call = api.logs(self.board, self.id, True)
+                call = api.logs(board, self.id, True)
                 async with self._transport.stream(call, None) as resp:
                     last_contact = time.monotonic()
                     async for line in resp.aiter_lines():
@@ -159,4 +170,7 @@ class AsyncJob:
 
     async def session(self, *, keep: bool = False) -> AsyncSession:
         """The session this build opened, once the job is complete."""
+        if self.board is None and (await self.info()).fpga_id is None:
+            raise NoActiveSession(f"job {self.id} still waits for a board; wait() for it first")
+        assert self.board is not None
         return await AsyncSession.fetch(self._transport, self.board, keep=keep)

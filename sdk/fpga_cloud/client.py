@@ -15,7 +15,7 @@ from fpga_cloud.config import resolve
 from fpga_cloud.designs import DesignSource, load
 from fpga_cloud.errors import FpgaNotIdle, NoIdleBoard, Unreachable
 from fpga_cloud.job import Job
-from fpga_cloud.models import Board, Event, Health, Submitted, WhoAmI
+from fpga_cloud.models import ANY, Board, BoardChoice, Event, Health, Submitted, WhoAmI
 from fpga_cloud.retry import RetryPolicy
 from fpga_cloud.session import Session
 from fpga_cloud.sse import SILENCE_S, Cursor, Parser
@@ -93,20 +93,25 @@ class Client:
     def submit(
         self,
         design: DesignSource,
-        board: int | None = None,
+        board: BoardChoice = None,
         top: str | None = None,
         *,
         filename: str | None = None,
+        driver: str | None = None,
     ) -> Job:
         """Upload a design; the board builds it, programs it and reserves it for this key.
 
         Args:
             design: a path, or the source as text (a ``str`` with a newline) or bytes.
             board: the board to use; None takes the first idle board (the next one if another
-                user takes it first).
+                user takes it first); ``"any"`` puts the design on a free board at once, or in
+                the farm's waiting list until one comes free (``job.board`` is None until then;
+                ``job.wait()`` waits in line too).
             top: the class (Migen, Amaranth) or module (Verilog) to build, if not the default.
             filename: the name to upload under, whose extension picks the language (``.py``,
                 ``.v``, ``.sv``); by default the path's name or guessed from the source.
+            driver: with ``board="any"``, the board kind it must run on (``virtual``,
+                ``ecp5_evn``); None: any kind.
 
         Returns:
             The build job: ``job.wait()`` until the board is reserved, then ``job.session()``.
@@ -117,9 +122,13 @@ class Client:
             ValidationError: the upload is no design, or ``top`` is not a name.
             PayloadTooLarge: the design is too large.
             NoIdleBoard: ``board`` was None and no board was idle.
+            WaitingLimitReached: ``board="any"`` and this key has as many jobs waiting as it may.
         """
         upload = load(design, filename)
-        if board is not None:
+        if board == ANY:
+            accepted = self._transport.send(api.submit_any(upload, top, driver))
+            return self._job(api.decode(accepted.content, Submitted))
+        if isinstance(board, int):
             queued = self._transport.send(api.submit(board, upload, top))
             return self._job(api.decode(queued.content, Submitted))
         for candidate in self.boards():
@@ -135,8 +144,9 @@ class Client:
     def _job(self, queued: Submitted) -> Job:
         return Job(self._transport, queued.fpga_id, queued.job_id)
 
-    def job(self, board: int, job_id: uuid.UUID | str) -> Job:
-        """A job found again by its board and id (nothing is asked of the service yet)."""
+    def job(self, board: int | None, job_id: uuid.UUID | str) -> Job:
+        """A job found again by its board and id (board None: a job submitted for any board);
+        nothing is asked of the service yet."""
         return Job(self._transport, board, uuid.UUID(str(job_id)))
 
     def session(self, board: int, *, keep: bool = False) -> Session:

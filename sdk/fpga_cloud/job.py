@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 
 from fpga_cloud import api
-from fpga_cloud.errors import ApiError, Unreachable
+from fpga_cloud.errors import ApiError, NoActiveSession, Unreachable
 from fpga_cloud.models import JobInfo
 from fpga_cloud.progress import (
     POLL_S,
@@ -29,20 +29,24 @@ from fpga_cloud.transport import SyncTransport
 class Job:
     """A job on one board. ``client.submit`` returns one; ``client.job`` finds one again."""
 
-    def __init__(self, transport: SyncTransport, fpga_id: int, job_id: uuid.UUID) -> None:
+    def __init__(self, transport: SyncTransport, fpga_id: int | None, job_id: uuid.UUID) -> None:
         self.id = job_id
         """The job's id."""
         self.board = fpga_id
-        """The board it runs on."""
+        """The board it runs on; None while it waits for any board (``submit(board="any")``),
+        set as soon as the job is seen on one."""
         self._transport = transport
 
     def __repr__(self) -> str:
         return f"Job(board={self.board}, id={self.id})"
 
     def info(self) -> JobInfo:
-        """The job as the service shows it now (status, stage, error, ...)."""
+        """The job as the service shows it now (status, stage, error, place in line, ...)."""
         response = self._transport.send(api.job(self.board, self.id))
-        return api.decode(response.content, JobInfo)
+        info = api.decode(response.content, JobInfo)
+        if self.board is None:
+            self.board = info.fpga_id
+        return info
 
     def wait(
         self,
@@ -138,15 +142,18 @@ class Job:
             follow: go on with each line as it is written, until the job ends (a cut
                 connection is resumed without repeating a line).
         """
+        board = self._board_for_logs(follow)
+        if board is None:
+            return  # it left the line before it got a board: it has no log
         if not follow:
-            yield from self._transport.send(api.logs(self.board, self.id)).text.splitlines()
+            yield from self._transport.send(api.logs(board, self.id)).text.splitlines()
             return
         sent = 0
         last_contact = time.monotonic()
         while True:
             seen = 0
             try:
-                with self._transport.stream(api.logs(self.board, self.id, True), None) as resp:
+                with self._transport.stream(api.logs(board, self.id, True), None) as resp:
                     last_contact = time.monotonic()
                     for line in resp.iter_lines():
                         seen += 1
@@ -159,6 +166,15 @@ class Job:
                     raise Unreachable(f"the log follow was cut and did not resume: {exc}") from None
                 time.sleep(self._transport.retry.backoff)
 
+    def _board_for_logs(self, follow: bool) -> int | None:
+        """The job's board; while it waits for one, (with ``follow``) wait until it has one."""
+        while self.board is None:
+            info = self.info()
+            if self.board is not None or not follow or info.done:
+                break
+            time.sleep(POLL_S)
+        return self.board
+
     def cancel(self) -> None:
         """Cancel the job while it is queued.
 
@@ -168,7 +184,8 @@ class Job:
         self._transport.send(api.cancel(self.board, self.id))
 
     def session(self, *, keep: bool = False) -> Session:
-        """The session this build opened, once the job is complete (see ``wait``).
+        """The session this build opened, once the job is complete (see ``wait``); raises
+        ``NoActiveSession`` while the job still waits for a board.
 
         Args:
             keep: leave the board reserved when a ``with`` block on the session ends.
@@ -176,4 +193,7 @@ class Job:
         Raises:
             NoActiveSession: the board holds no session (yet, or any more).
         """
+        if self.board is None and self.info().fpga_id is None:
+            raise NoActiveSession(f"job {self.id} still waits for a board; wait() for it first")
+        assert self.board is not None
         return Session.fetch(self._transport, self.board, keep=keep)

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
 #: Job statuses after which nothing changes.
 TERMINAL_STATUSES = frozenset({"complete", "failed", "cancelled"})
+#: ``submit(board=ANY)``: the next free board, waiting in line for one if need be.
+ANY: Literal["any"] = "any"
+#: What ``submit`` takes as its board: a board id, ``"any"``, or None (the first idle one).
+BoardChoice = int | Literal["any"] | None
 
 
 class SessionInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -54,11 +58,13 @@ class JobInfo(msgspec.Struct, frozen=True, kw_only=True):
     """A job (a build, a Wishbone run or a reset) as the service shows it."""
 
     job_id: uuid.UUID
-    fpga_id: int
+    fpga_id: int | None
+    """The board it runs on; None while it waits for any board."""
     type: str
     """``build_and_program``, ``run`` or ``reset``."""
     status: str
-    """``queued``, ``running``, ``complete``, ``failed`` or ``cancelled``."""
+    """``waiting`` (for any board), ``queued``, ``running``, ``complete``, ``failed`` or
+    ``cancelled``."""
     created_at: datetime
     updated_at: datetime
     stage: str | None = None
@@ -76,6 +82,8 @@ class JobInfo(msgspec.Struct, frozen=True, kw_only=True):
     """Bytes of the design's window: addresses go from 0 to this, 4-byte aligned."""
     stages: dict[str, float] | None = None
     """Seconds each build stage took."""
+    position: int | None = None
+    """Its place in line while it waits for any board (1 = next)."""
 
     @property
     def done(self) -> bool:
@@ -84,11 +92,13 @@ class JobInfo(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Submitted(msgspec.Struct, frozen=True, kw_only=True):
-    """The service's answer to a submit, run or release: the job it queued."""
+    """The service's answer to a submit, run or release: the job it queued (a submit for any
+    board: on a board at once, or ``waiting`` at ``position`` in line)."""
 
     job_id: uuid.UUID
-    fpga_id: int
+    fpga_id: int | None
     status: str = "queued"
+    position: int | None = None
 
 
 class RunResult(msgspec.Struct, frozen=True, kw_only=True):

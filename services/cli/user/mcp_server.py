@@ -210,7 +210,9 @@ def build_server(client: AsyncClient) -> MCPServer:
     return server
 
 
-async def _tail(client: AsyncClient, board: int, job_id: str, count: int | None) -> list[str]:
+async def _tail(
+    client: AsyncClient, board: int | None, job_id: str, count: int | None
+) -> list[str]:
     lines = [line async for line in client.job(board, job_id).logs()]
     return lines[-count:] if count else lines
 

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from fpga_cloud import Client, FpgaCloudError, Job, JobFailed, JobInfo, SessionInfo
+from fpga_cloud import ANY, Client, FpgaCloudError, Job, JobFailed, JobInfo, SessionInfo
 from rich.console import Group, RenderableType
 from rich.spinner import Spinner
 from rich.table import Table
@@ -31,7 +31,7 @@ from services.cli.user.output import (
 
 #: The stages shown, and the job stages each covers.
 STAGES = ("queued", "building", "programming", "reserved")
-_SHOWN_AS = {"built": "building", "programmed": "programming"}
+_SHOWN_AS = {"waiting": "queued", "built": "building", "programmed": "programming"}
 LOG_LINES = 8
 
 
@@ -94,14 +94,31 @@ def session_text(session: SessionInfo) -> str:
     )
 
 
+def board_choice(value: str) -> int | str:
+    """``--board``: a board id, or ``any`` (the next free board, waiting in line)."""
+    if value == ANY:
+        return ANY
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a board id or 'any': {value!r}") from None
+
+
 def cmd_submit(args: argparse.Namespace, out: Output) -> int:
     with client() as c:
         job = c.submit(args.design, board=args.board, top=args.top)
         if not args.follow:
+            info = job.info()
             if out.json:
-                out.document({"job_id": job.id, "fpga_id": job.board, "status": "queued"})
+                out.document(
+                    {"job_id": job.id, "fpga_id": job.board, "status": info.status,
+                     "position": info.position}
+                )  # fmt: skip
+            elif job.board is None:
+                out.out.print(f"job {job.id} waits for a board, number {info.position} in line")
+                out.say(f"follow it: fpga-cloud submit … --follow, or GET /jobs/{job.id}")
             else:
-                out.out.print(f"job {job.id} queued on board {job.board}")
+                out.out.print(f"job {job.id} {info.status} on board {job.board}")
                 out.say(f"follow it: fpga-cloud logs {job.board} {job.id} --follow")
             return EXIT_OK
         return _follow(c, job, out, args.timeout)
@@ -119,7 +136,8 @@ def _follow(c: Client, job: Job, out: Output, timeout: float) -> int:
         return EXIT_OK
     logger = threading.Thread(target=follow_log, args=(job, watch), daemon=True)
     logger.start()
-    out.say(f"job {job.id} on board {job.board}")
+    where = f"on board {job.board}" if job.board is not None else "waiting for a board"
+    out.say(f"job {job.id} {where}")
     failure: JobFailed | None = None
     with live_view(out.err, watch.render, per_second=8) as live:
         try:
@@ -137,7 +155,12 @@ def _follow(c: Client, job: Job, out: Output, timeout: float) -> int:
 
 def add_submit_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("design", help="the design file (.py Migen or Amaranth, .v, .sv)")
-    parser.add_argument("--board", type=int, help="the board (default: the first idle one)")
+    parser.add_argument(
+        "--board",
+        type=board_choice,
+        help="the board id, or 'any': the next free board, waiting in line if all are busy "
+        "(default: the first idle one)",
+    )
     parser.add_argument("--top", help="the class or module to build, if not the default")
     parser.add_argument(
         "--follow", action="store_true", help="show the build live and wait for the board"
