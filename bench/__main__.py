@@ -19,6 +19,7 @@ from nats.aio.msg import Msg
 
 from bench import boards
 from bench.abuse import HEADER_MB, huge_header
+from bench.farm import farm
 from bench.httpload import RawClient, get_rate
 from bench.live import sse_fanout, stream_round_trips
 from bench.replay import replay_rate
@@ -139,6 +140,7 @@ async def virtual_boards(c: RawClient, data_dir: Path | None) -> None:
 
 
 async def main(url: str | None, seconds: float) -> None:
+    url_given = url
     system: System | None = None
     watcher: NatsCredentials | None
     writer: NatsCredentials | None
@@ -209,6 +211,10 @@ async def main(url: str | None, seconds: float) -> None:
     # On its own nats-server, with the system above stopped, so nothing else shares the cores.
     count, rate = await replay_rate(100_000)
     print(f"full replay                {rate:8.0f} events/s ({count} events)")
+    if url_given is None:
+        for boards in (10, 100):
+            with tempfile.TemporaryDirectory() as farm_dir:
+                await farm(Path(farm_dir) / "data", boards, seconds)
 
 
 if __name__ == "__main__":
