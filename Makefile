@@ -11,12 +11,12 @@ SYSDEPS_STAMP := $(VENV)/.sysdeps
 APT_PACKAGES := verilator libevent-dev libjson-c-dev zlib1g-dev make g++ pkg-config openfpgaloader \
 	bubblewrap chromium
 
-.PHONY: run test test-fast lint bench clean sysdeps deps
+.PHONY: run test test-fast lint bench docs clean sysdeps deps
 
 run: deps
 	$(BIN)/fpga-cloud up
 
-test: deps
+test: deps docs
 	$(BIN)/pytest
 
 test-fast: deps
@@ -27,6 +27,10 @@ lint: deps
 
 bench: deps
 	$(BIN)/python -m bench
+
+# The documentation site (MkDocs, in site/); --strict: a broken link or anchor fails the build.
+docs: deps
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 deps: $(STAMP) $(SYSDEPS_STAMP)
 
@@ -43,4 +47,4 @@ $(SYSDEPS_STAMP): scripts/install-sysdeps.sh
 	touch $@
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var site

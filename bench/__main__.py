@@ -199,10 +199,10 @@ async def main(url: str | None, seconds: float) -> None:
             f"{HEADER_MB} MB header: {status} after {took * 1e3:.0f} ms; "
             f"GET /health meanwhile {summary_ms(health)}"
         )
-        await virtual_boards(c, system.data_dir if system else None)
-        # Release, which stops its simulation's spinning.
+        # Release, which stops its simulation, before the boards' own figures.
         await c.request("POST", "/fpga/4/session/release", session=session)
         await _wait_state(c, 4, "idle")
+        await virtual_boards(c, system.data_dir if system else None)
         await c.close()
     finally:
         if system is not None:

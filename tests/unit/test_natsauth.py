@@ -165,9 +165,9 @@ def test_compose_gives_each_process_its_own_credentials_and_nats_every_password(
     assert apps["streams"]["environment"]["FPGA_CLOUD_NATS_USER"] == ADMIN
 
 
-def test_readme_names_every_user_and_variable() -> None:
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("### NATS accounts and permissions") :]
+def test_the_docs_name_every_user_and_variable() -> None:
+    page = (REPO / "docs" / "operations.md").read_text()
+    section = page[page.index("### NATS accounts and permissions") :]
     for name in (ADMIN, API, PROJECTIONS, "hwbridge-<host>"):
         assert f"`{name}`" in section, name
     for variable in (
