@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -245,3 +246,9 @@ def test_a_log_entry_is_not_a_board_event() -> None:
     entry = LogAppended(fpga_id=3, job_id=J, stage="build", lines=["a"])
     with pytest.raises(msgspec.DecodeError):
         decode_board_event(encode(entry))
+
+
+def test_every_event_type_is_documented() -> None:
+    page = (Path(__file__).parents[2] / "docs" / "events.md").read_text()
+    names = {t.__name__ for t in BOARD_EVENT_TYPES} | {type(e).__name__ for e in FARM_SAMPLES}
+    assert sorted(n for n in names if f"| `{n}` |" not in page) == []
