@@ -11,6 +11,8 @@ AUDIT_STREAM = "FPGA_AUDIT"
 KEY_STREAM = "FPGA_KEYS"
 DESIGN_BUCKET = "fpga-designs"
 BUILD_BUCKET = "fpga-builds"
+#: Answers to commands sent with an ``Idempotency-Key`` (a key-value bucket).
+IDEMPOTENCY_BUCKET = "fpga-idempotency"
 
 BOARD_SUBJECT_ROOT = "fpga"
 #: Rules that span boards (what one key holds) are aggregates of their own, on the board
