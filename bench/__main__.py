@@ -212,9 +212,12 @@ async def main(url: str | None, seconds: float) -> None:
     # On its own nats-server, with the system above stopped, so nothing else shares the cores.
     count, rate = await replay_rate(100_000)
     print(f"full replay                {rate:8.0f} events/s ({count} events)")
-    for always in (False, True):
-        label = "sync_interval always " if always else "sync_interval default"
-        print(f"append, {label}  {summary_ms(await append_latency(always))}")
+    for nodes in (1, 3):
+        for always in (False, True):
+            label = "sync_interval always " if always else "sync_interval default"
+            where = "1 server " if nodes == 1 else "3 nodes R3"
+            samples = await append_latency(always, nodes=nodes)
+            print(f"append, {where}, {label}  {summary_ms(samples)}")
     if url_given is None:
         for boards in (10, 100):
             with tempfile.TemporaryDirectory() as farm_dir:

@@ -118,6 +118,13 @@ def _is_auth_refusal(exc: BaseException) -> bool:
     return "authorization violation" in str(exc).lower()
 
 
+#: How often a client pings its server, and how many pings may go unanswered before it
+#: reconnects (to another server of a cluster): nats-py's defaults (120 s, 2) would leave a
+#: client on a paused server for four minutes.
+PING_INTERVAL_S = 3
+MAX_OUTSTANDING_PINGS = 2
+
+
 async def connect(
     url: str,
     credentials: NatsCredentials | None,
@@ -155,6 +162,10 @@ async def connect(
             password=credentials.password,
             inbox_prefix=inbox_prefix(credentials.user),
         )
+    # A server that stops answering (paused, or cut off) is noticed within about
+    # PING_INTERVAL_S x MAX_OUTSTANDING_PINGS and left for another of the cluster's servers.
+    options.setdefault("ping_interval", PING_INTERVAL_S)
+    options.setdefault("max_outstanding_pings", MAX_OUTSTANDING_PINGS)
     try:
         servers = [u.strip() for u in url.split(",") if u.strip()]
         await nc.connect(servers, name=name, error_cb=on_error, **options)

@@ -19,5 +19,10 @@ class WrongExpectedSequence(EventStoreError):
         self.actual = actual
 
 
+class DuplicateInProgress(EventStoreError):
+    """A message with this message id is being stored by another writer right now (JetStream
+    error 10158, in a replicated stream): its outcome is not known yet; read it back shortly."""
+
+
 class DesignMissing(EventStoreError):
     """A job's design is not in the design bucket (its upload did not complete)."""

@@ -16,9 +16,13 @@ from dataclasses import dataclass
 import msgspec
 from nats.aio.client import Client as NATS
 
-from events.errors import EventStoreError, WrongExpectedSequence
+from events.errors import DuplicateInProgress, EventStoreError, WrongExpectedSequence
 
 WRONG_LAST_SEQUENCE = 10071
+#: The same, without the actual sequence (a replicated stream or an atomic batch says so).
+WRONG_LAST_SEQUENCE_CONSTANT = 10164
+#: Another writer's message with the same message id is being stored (replicated streams).
+DUPLICATE_IN_PROGRESS = 10158
 _ACTUAL_SEQ = re.compile(r"wrong last sequence:\s*(\d+)")
 
 #: Headers of JetStream's publish checks, as the server spells them.
@@ -98,9 +102,11 @@ async def publish_batch(nc: NATS, messages: Sequence[Message], *, timeout: float
 def _read_ack(data: bytes) -> Appended:
     ack = _ack_decoder.decode(data)
     if ack.error is not None:
-        if ack.error.err_code == WRONG_LAST_SEQUENCE:
+        if ack.error.err_code in (WRONG_LAST_SEQUENCE, WRONG_LAST_SEQUENCE_CONSTANT):
             match = _ACTUAL_SEQ.search(ack.error.description)
             actual = int(match.group(1)) if match else None
             raise WrongExpectedSequence(ack.error.description, actual)
+        if ack.error.err_code == DUPLICATE_IN_PROGRESS:
+            raise DuplicateInProgress(ack.error.description)
         raise EventStoreError(f"{ack.error.err_code}: {ack.error.description}")
     return Appended(seq=ack.seq, duplicate=ack.duplicate)

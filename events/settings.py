@@ -92,6 +92,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     health_interval_s: Annotated[float, env("FPGA_CLOUD_HEALTH_INTERVAL_S")] = 600.0
     """Seconds between health probes of an idle board (0: no probes); a failing board is
     probed again ten times sooner."""
+    hwbridge_metrics_port: Annotated[int, env("FPGA_CLOUD_HWBRIDGE_METRICS_PORT")] = 0
+    """Port (on 127.0.0.1) of the hwbridge host's metrics in the Prometheus format (0: none)."""
     build_slots: Annotated[int, env("FPGA_CLOUD_BUILD_SLOTS")] = 0
     """Concurrent builds per hwbridge host (0 = the number of cores)."""
     build_timeout_s: Annotated[float, env("FPGA_CLOUD_BUILD_TIMEOUT_S")] = 300.0

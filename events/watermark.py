@@ -9,6 +9,7 @@ the event's sequence before answering, so its next read sees the event.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 
 class Watermark:
@@ -66,3 +67,15 @@ async def wait_event(event: asyncio.Event, timeout: float) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+async def cancel_and_wait(task: asyncio.Task[Any], *, again_s: float = 0.5) -> None:
+    """Cancel ``task`` and return once it has ended, cancelling it again while it runs.
+
+    On Python 3.11 a cancellation that meets a completing ``asyncio.wait_for`` (nats-py's
+    request waits that way) is swallowed, and the task then counts as cancelling: every later
+    :func:`wait_event` timeout in it looks like its own and a loop of them never ends.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=again_s)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from events.types import BoardHealthChecked
 from hwbridge.drivers.base import BoardDriver, DriverError
+from hwbridge.metrics import PROBES
 from hwbridge.worklist import Worklist
 
 #: Owner of the resets the service queues itself (a board left in error).
@@ -54,4 +55,5 @@ class Prober:
             except (DriverError, TimeoutError) as exc:
                 ok, detail = False, str(exc) or f"no answer within {PROBE_TIMEOUT_S:.0f} s"
             took = round(time.monotonic() - started, 3)
+        PROBES.labels("ok" if ok else "failed").inc()
         return BoardHealthChecked(fpga_id=fpga_id, ok=ok, duration_s=took, detail=detail[:500])

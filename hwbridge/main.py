@@ -22,6 +22,7 @@ from hwbridge.drivers.ecp5 import Ecp5Board
 from hwbridge.drivers.virtual import VirtualBoard
 from hwbridge.health import Prober
 from hwbridge.inventory import BoardConfig, Inventory, default_inventory
+from hwbridge.metrics import serve_metrics
 from hwbridge.sandbox import Namespaces, Sandbox, harden_data_dir
 from hwbridge.virtual.constants import BOARD_KIND as VIRTUAL
 from hwbridge.worker import BoardWorker
@@ -168,6 +169,7 @@ async def serve(config: BridgeConfig) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     harden_data_dir(config.data_dir)
+    serve_metrics(config.settings.hwbridge_metrics_port)
     # Find out now, and log once, what containment this platform allows.
     allowed = await asyncio.to_thread(config.sandbox().allowed)
     log.info("builds and simulations run sandboxed (%s)", _describe(config.sandbox(), allowed))

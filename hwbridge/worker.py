@@ -37,8 +37,8 @@ from events.types import (
     RunStarted,
     SessionOpened,
 )
-from events.watermark import Watermark, wait_event
-from hwbridge import worklist
+from events.watermark import Watermark, cancel_and_wait, wait_event
+from hwbridge import metrics, worklist
 from hwbridge.build.design import Design
 from hwbridge.drivers.base import BoardDriver, BuildError, BuildOutput, DriverError
 from hwbridge.health import SERVICE_OWNER, Prober
@@ -103,9 +103,7 @@ class BoardWorker:
     async def stop(self) -> None:
         await self._responder.stop()
         if self._task is not None:
-            self._task.cancel()
-            # wait() rather than awaiting the task: a cancel of stop() itself must propagate.
-            await asyncio.wait([self._task])
+            await cancel_and_wait(self._task)
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
@@ -130,6 +128,7 @@ class BoardWorker:
             await self._watermark.wait_for(conflict.actual or self.wl.last_seq + 1)
             return False
         await self._watermark.wait_for(done.seq)
+        metrics.observe(event)
         return True
 
     async def _loop(self) -> None:

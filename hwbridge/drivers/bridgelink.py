@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Sequence
 
 from hwbridge.drivers.base import DriverError
+from hwbridge.metrics import UARTBONE_ERRORS
 from hwbridge.uartbone import UARTBoneClient, UARTBoneError
 
 SCRATCH_ADDRESS = 0x4  # LiteX ctrl_scratch CSR, reset value below: a cheap liveness probe
@@ -21,6 +22,7 @@ async def open_checked(link: UARTBoneClient) -> None:
         await asyncio.to_thread(link.open)
         scratch = await asyncio.to_thread(link.read, SCRATCH_ADDRESS, 1)
     except UARTBoneError as exc:
+        UARTBONE_ERRORS.labels("open_checked").inc()
         link.close()
         raise DriverError(f"board not answering over UARTBone on {link.url}: {exc}") from None
     if scratch != [SCRATCH_RESET_VALUE]:
@@ -34,6 +36,7 @@ async def window_read(link: UARTBoneClient, address: int, count: int, fixed: boo
     try:
         return await asyncio.to_thread(link.read, address, count, fixed=fixed)
     except UARTBoneError as exc:
+        UARTBONE_ERRORS.labels("window_read").inc()
         raise DriverError(f"read failed: {exc}") from None
 
 
@@ -43,6 +46,7 @@ async def window_write(
     try:
         await asyncio.to_thread(_write, link, address, words, fixed, confirm)
     except UARTBoneError as exc:
+        UARTBONE_ERRORS.labels("window_write").inc()
         raise DriverError(f"write failed: {exc}") from None
 
 
@@ -61,6 +65,7 @@ async def identify(link: UARTBoneClient) -> str:
     try:
         words = await asyncio.to_thread(link.read, IDENTIFIER_ADDRESS, IDENTIFIER_WORDS)
     except UARTBoneError as exc:
+        UARTBONE_ERRORS.labels("identify").inc()
         raise DriverError(f"identification read failed: {exc}") from None
     text = bytes(w & 0xFF for w in words).split(b"\0", 1)[0]
     if not text:

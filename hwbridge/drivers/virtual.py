@@ -22,6 +22,7 @@ from hwbridge.build.placeholder import PLACEHOLDER
 from hwbridge.cache import BuildCache
 from hwbridge.drivers.base import BuildError, BuildOutput, DriverError, LogFn, quiet_log
 from hwbridge.drivers.bridgelink import identify, open_checked, window_read, window_write
+from hwbridge.metrics import SIMULATOR_STARTS
 from hwbridge.sandbox import Sandbox
 from hwbridge.uartbone import UARTBoneClient
 from hwbridge.virtual.artifact import PACKAGE, SimArtifact
@@ -111,6 +112,7 @@ class VirtualBoard:
         await log("program", "starting the Verilator simulation")
         try:
             self._sim = await Simulation.start(artifact, self._run_dir, sandbox=self._sandbox)
+            SIMULATOR_STARTS.inc()
         except SimulationError as exc:
             raise DriverError(str(exc)) from None
         await log("program", f"simulation listening on 127.0.0.1:{self._sim.port}")

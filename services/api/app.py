@@ -23,6 +23,7 @@ from services.api.dispatcher import Dispatcher
 from services.api.errors import EXCEPTION_HANDLERS
 from services.api.idempotency import Idempotency
 from services.api.live import EventHub
+from services.api.metrics import ApiMetrics
 from services.api.pathcheck import CanonicalBoardIdMiddleware
 from services.api.routes_audit import AuditController
 from services.api.routes_auth import AuthController
@@ -35,7 +36,7 @@ from services.api.routes_events import (
 )
 from services.api.routes_farm import FarmController
 from services.api.routes_fpga import FpgaController
-from services.api.routes_health import health
+from services.api.routes_health import health, metrics
 from services.api.routes_jobs import JobsController
 from services.api.routes_session import SessionController
 from services.api.routes_stream import wishbone_stream
@@ -72,6 +73,7 @@ def create_app(
     Create it before starting the runner, or live subscribers miss nothing only from then on.
     """
     limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+    measured = ApiMetrics(runner)
     app = Litestar(
         route_handlers=[
             home,
@@ -79,6 +81,7 @@ def create_app(
                 "/ui", [UI_DIR], html_mode=True, name="ui", opt={PUBLIC_OPT: True}
             ),
             health,
+            metrics,
             openapi_json,
             all_events,
             board_events,
@@ -94,7 +97,11 @@ def create_app(
             SessionController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[CanonicalBoardIdMiddleware(), AuthMiddleware(keyring, limiter)],
+        middleware=[
+            measured.middleware,
+            CanonicalBoardIdMiddleware(),
+            AuthMiddleware(keyring, limiter),
+        ],
         request_max_body_size=settings.max_upload_bytes + 64 * 1024,
         openapi_config=OpenAPIConfig(
             components=Components(
@@ -113,12 +120,13 @@ def create_app(
         ),
         debug=False,
     )
-    bus = CommandBus(store, runner)
+    bus = CommandBus(store, runner, on_append=measured.appends.observe)
     app.state.services = Services(
         store=store, runner=runner, bus=bus, settings=settings,
         hub=EventHub(store, runner), notary=notary, keyring=keyring,
         issuer=KeyIssuer(store, keyring), limiter=limiter,
         dispatcher=Dispatcher(runner, bus, max_boards=settings.max_boards_per_key),
         idempotency=Idempotency(store),
+        metrics=measured,
     )  # fmt: skip
     return app

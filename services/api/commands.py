@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -28,9 +29,16 @@ WAITING_LIST = "waiting list"
 class CommandBus:
     """Appends decided events with per-board optimistic concurrency and read-your-writes."""
 
-    def __init__(self, store: EventStore, runner: ProjectionRunner) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        runner: ProjectionRunner,
+        on_append: Callable[[float], None] = lambda _: None,
+    ) -> None:
         self._store = store
         self._runner = runner
+        self._on_append = on_append
+        """Called with the seconds of each decide-and-append that held."""
         # One writer per board inside this process saves round trips; the store's sequence
         # check is what keeps several processes (API replicas) correct.
         self._locks: dict[int | str, asyncio.Lock] = {}
@@ -120,6 +128,7 @@ class CommandBus:
         at a time per ``scope`` (a board, or the waiting list) in this process."""
         async with self._locks.setdefault(scope, asyncio.Lock()):
             for _ in range(MAX_ATTEMPTS):
+                started = time.perf_counter()
                 try:
                     event, appended = await attempt()
                 except WrongExpectedSequence as conflict:
@@ -128,6 +137,7 @@ class CommandBus:
                     await self._catch_up(conflict.actual)
                     continue
                 if appended is not None:
+                    self._on_append(time.perf_counter() - started)
                     await self._runner.wait_for(appended.seq)
                 return event
         where = f"FPGA {scope}" if isinstance(scope, int) else f"the {scope}"

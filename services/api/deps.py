@@ -18,6 +18,7 @@ from services.api.commands import CommandBus
 from services.api.dispatcher import Dispatcher
 from services.api.idempotency import Idempotency
 from services.api.live import EventHub
+from services.api.metrics import ApiMetrics
 from services.audit.notary import Notary
 from services.auth.caller import Caller
 from services.auth.issuer import KeyIssuer
@@ -40,6 +41,7 @@ class Services:
     limiter: RateLimiter
     dispatcher: Dispatcher
     idempotency: Idempotency
+    metrics: ApiMetrics
     instance_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     """This API process, as named in the streams it serves (``StreamOpened.api_instance``)."""
 

@@ -86,6 +86,11 @@ def job_id_for(owner: str, key: str) -> uuid.UUID:
     return uuid.uuid5(_NAMESPACE, f"{owner}\0{key}")
 
 
+def record_name(owner: str, key: str) -> str:
+    """Where the answer to ``owner``'s ``key`` is kept in the bucket."""
+    return hashlib.sha256(f"{owner}\0{key}".encode()).hexdigest()
+
+
 def queued(
     jobs: Mapping[uuid.UUID, JobView], job_id: uuid.UUID, answer: type[Queued]
 ) -> Queued | None:
@@ -139,12 +144,19 @@ class Idempotency:
                 f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters."
             )
         job_id = job_id_for(owner, key)
-        kv, name = await self._bucket(), hashlib.sha256(f"{owner}\0{key}".encode()).hexdigest()
+        kv, name = await self._bucket(), record_name(owner, key)
         revision = await self._claim(kv, name, fingerprint)
         try:
             found = applied(job_id)
             result = found if found is not None else await command(job_id)
         except DomainError as exc:
+            # Refused, yet a first attempt's job may exist: its event landed but its answer was
+            # lost (the API died, or the store's acknowledgement timed out), and the views now
+            # hold it (a refusal is decided on views caught up with the board's stream).
+            late = applied(job_id) if exc.status_code < 500 else None
+            if late is not None:
+                await self._record(kv, name, fingerprint, revision, Answer(status, _encode(late)))
+                return late
             if exc.status_code < 500:
                 envelope = {"detail": {"error": exc.code, "message": exc.message}}
                 await self._record(

@@ -8,9 +8,11 @@ from typing import Any
 from litestar import Request, Response, get
 
 from services.api.auth import NO_AUTH, PUBLIC_OPT
-from services.api.deps import services
+from services.api.deps import caller_of, services
+from services.api.metrics import CONTENT_TYPE
 from services.api.models import HealthResponse
-from services.api.openapi import HEALTH_DEGRADED
+from services.api.openapi import HEALTH_DEGRADED, errors
+from services.domain.errors import Forbidden
 
 
 @get(
@@ -34,3 +36,17 @@ async def health(request: Request[Any, Any, Any]) -> Response[HealthResponse]:
     ok = nats_ok and js_ok
     body = HealthResponse(status="ok" if ok else "degraded", nats=nats_ok, jetstream=js_ok)
     return Response(body, status_code=200 if ok else 503)
+
+
+@get(
+    "/metrics",
+    tags=["Health"],
+    media_type=CONTENT_TYPE,
+    responses=errors(403),
+    summary="Metrics in the Prometheus text format (admin key)",
+)
+async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Requests, appends, projection lag, builds and programming, boards, jobs, the line."""
+    if not caller_of(request).admin:
+        raise Forbidden("metrics are for admin keys.")
+    return Response(services(request).metrics.text(), media_type=CONTENT_TYPE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import uvicorn
 from litestar import Litestar
@@ -66,7 +67,15 @@ async def serve(settings: Settings, nats_url: str) -> None:
     credentials = credentials_from_env(API_USER)
     views_credentials = projections_credentials_from_env()
     forget_credentials_env()
-    nc = await connect(nats_url, credentials, name="api", max_reconnect_attempts=-1)
+    reconnects: list[Callable[[], None]] = []
+
+    async def reconnected() -> None:
+        for count in reconnects:
+            count()
+
+    nc = await connect(
+        nats_url, credentials, name="api", max_reconnect_attempts=-1, reconnected_cb=reconnected
+    )
     store = EventStore(nc)
     await wait_for_streams(store.js, API_STREAMS)
     views_nc: NATS | None = None
@@ -78,6 +87,7 @@ async def serve(settings: Settings, nats_url: str) -> None:
     keyring = KeyRing(store)
     notary = Notary(store)
     app = create_app(store, runner, settings, keyring, notary)
+    reconnects.append(app.state.services.metrics.reconnects.inc)
     instance = app.state.services.instance_id
     presence = Presence(nc, instance)
     await presence.start()

@@ -7,20 +7,26 @@ so exactly one replica writes each link and the others adopt it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
 
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from events.chain import GENESIS, ChainLink, decode_link, encode_link, link_hash
-from events.errors import WrongExpectedSequence
+from events.errors import DuplicateInProgress, EventStoreError, WrongExpectedSequence
 from events.store import EventStore, stream_seq
 from events.subjects import AUDIT_STREAM, AUDIT_SUBJECT, BOARD_STREAM_FILTERS
 
 log = logging.getLogger(__name__)
+
+#: Pause between attempts to store or read back a link, and how many attempts between warnings.
+LINK_RETRY_S = 0.1
+LINK_WARN_EVERY = 50
 
 
 class Notary:
@@ -63,21 +69,36 @@ class Notary:
         seq = stream_seq(msg)
         if seq <= self.count:
             return
-        link = ChainLink(
+        ours = ChainLink(
             seq=seq, subject=msg.subject, prev=self.head, at=datetime.now(UTC),
             hash=link_hash(self.head, seq, msg.subject, msg.data),
         )  # fmt: skip
-        try:
-            await self._store.publish_expecting(
-                AUDIT_SUBJECT, encode_link(link), msg_id=f"link-{seq}", expected_last_seq=seq - 1
-            )
-        except WrongExpectedSequence:
-            # Another replica linked it first: adopt its link (they must agree).
-            theirs = await self._link_at(seq)
-            if theirs is None:
-                log.error("audit chain: link %d missing after a conflict", seq)
-                return
-            if theirs.hash != link.hash:
-                log.error("audit chain: link %d differs between replicas", seq)
-            link = theirs
+        link = await self._stored_link(ours)
+        if link.hash != ours.hash:
+            log.error("audit chain: link %d differs between replicas", seq)
         self.head, self.count, self.at = link.hash, seq, link.at
+
+    async def _stored_link(self, ours: ChainLink) -> ChainLink:
+        """Store ``ours``, or adopt the link another replica (or an unacknowledged attempt of
+        ours) stored for its sequence. Links are strictly in order, so through a failover this
+        waits and tries again: the chain never skips an event.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._store.publish_expecting(
+                    AUDIT_SUBJECT, encode_link(ours), msg_id=f"link-{ours.seq}",
+                    expected_last_seq=ours.seq - 1,
+                )  # fmt: skip
+                return ours
+            except (WrongExpectedSequence, DuplicateInProgress):
+                pass  # another writer was first, or is storing it now: read it below
+            except (NatsError, EventStoreError, TimeoutError) as exc:
+                if attempt % LINK_WARN_EVERY == 1:
+                    log.warning("audit chain: link %d not stored yet (%s); retrying", ours.seq, exc)
+            with contextlib.suppress(NatsError, TimeoutError):
+                theirs = await self._link_at(ours.seq)
+                if theirs is not None:
+                    return theirs
+            await asyncio.sleep(LINK_RETRY_S)

@@ -44,16 +44,23 @@ async def tool_connect(user: str, *, name: str, settings: Settings | None = None
     """
     settings = settings or Settings.from_env()
     url = tool_url(settings)
+    if not any([await _reachable(u.strip()) for u in url.split(",") if u.strip()]):
+        raise NatsUnreachable(
+            f"no NATS server answers at {redact(url)}: start `fpga-cloud up` (make run), "
+            "or point NATS_URL (and FPGA_CLOUD_DATA_DIR) at the running system"
+        )
+    return await connect(url, tool_credentials(user, settings), name=name)
+
+
+async def _reachable(url: str) -> bool:
+    """Whether something listens at ``url`` (one server of a ``NATS_URL`` list)."""
     parts = urlsplit(url)
     try:
         _reader, writer = await asyncio.wait_for(
             asyncio.open_connection(parts.hostname or "127.0.0.1", parts.port or 4222),
             REACH_TIMEOUT_S,
         )
-        writer.close()
-    except (OSError, TimeoutError):
-        raise NatsUnreachable(
-            f"no NATS server answers at {redact(url)}: start `fpga-cloud up` (make run), "
-            "or point NATS_URL (and FPGA_CLOUD_DATA_DIR) at the running system"
-        ) from None
-    return await connect(url, tool_credentials(user, settings), name=name)
+    except (OSError, TimeoutError, ValueError):
+        return False
+    writer.close()
+    return True

@@ -135,38 +135,41 @@ class NatsServer:
         (self.store_dir / ACCOUNTS_INCLUDE).write_text(render_accounts(self.hosts))
         return conf
 
-    def _env(self) -> dict[str, str]:
+    def environment(self) -> dict[str, str]:
         """nats-server's whole environment: the password variables and nothing of ours else."""
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         env.update({password_variable(u): p for u, p in self.passwords.items()})
         return env
 
-    async def start(self, *, timeout: float = 10.0) -> None:
-        """Start the server; with ``port=0`` it picks a free port and reports it in a ports file."""
+    def command(self) -> list[str]:
+        """The command line that runs this server (its configuration files written first);
+        its environment is :meth:`environment`. Reports its port in ``<store>/ports``."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
         ports_dir = self.store_dir / "ports"
         ports_dir.mkdir(exist_ok=True)
         for stale in ports_dir.glob("*.ports"):
             stale.unlink()
-        args = [str(server_binary()), "-c", str(self._write_config())]
-        args += [
-            "-a",
-            "127.0.0.1",
-            "-p",
-            str(self.port if self.port else -1),
+        return [
+            str(server_binary()),
+            "-c", str(self._write_config()),
+            "-a", "127.0.0.1",
+            "-p", str(self.port if self.port else -1),
             "-js",
-            "-sd",
-            str(self.store_dir),
-            "--ports_file_dir",
-            str(ports_dir),
-        ]
+            "-sd", str(self.store_dir),
+            "--ports_file_dir", str(ports_dir),
+        ]  # fmt: skip
+
+    async def start(self, *, timeout: float = 10.0) -> None:
+        """Start the server; with ``port=0`` it picks a free port and reports it in a ports file."""
+        args = self.command()
+        ports_dir = self.store_dir / "ports"
         log = (self.store_dir / "nats-server.log").open("ab")
         self._proc = await asyncio.create_subprocess_exec(
             *args,
             stdout=log,
             stderr=log,
             stdin=asyncio.subprocess.DEVNULL,
-            env=self._env(),
+            env=self.environment(),
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )

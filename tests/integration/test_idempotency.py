@@ -9,9 +9,10 @@ import uuid
 import httpx
 
 from events.store import EventStore
+from events.subjects import IDEMPOTENCY_BUCKET
 from events.types import JobQueued, ResetQueued, RunQueued
 from projections.runner import ProjectionRunner
-from services.api.idempotency import job_id_for
+from services.api.idempotency import job_id_for, record_name
 from services.nats.server import NatsServer
 from tests.fakes import DESIGN, reservation
 from tests.integration.conftest import TEST_SETTINGS, api_replica
@@ -38,6 +39,22 @@ async def test_a_retried_submit_gets_the_first_answer_and_no_second_job(
     assert len(queued) == 1
     # Without a key the same request is a new command: refused, the board is taken.
     assert_error(await client.post("/fpga/2/submit", files=FILES), 409, "fpga_not_idle")
+
+
+async def test_a_first_attempt_that_died_before_its_answer_is_recognised_by_its_job(
+    client: httpx.AsyncClient, store: EventStore
+) -> None:
+    # The first attempt's event landed, but its answer was never recorded (the API replica died
+    # in between): the retry finds the job its key names and answers for it.
+    key = _key()
+    first = await client.post("/fpga/4/submit", files=FILES, headers=key)
+    assert first.status_code == 202
+    kv = await store.js.key_value(IDEMPOTENCY_BUCKET)
+    await kv.purge(record_name(ALICE.key_id, key["Idempotency-Key"]))
+    again = await client.post("/fpga/4/submit", files=FILES, headers=key)
+    assert (again.status_code, again.json()["job_id"]) == (202, first.json()["job_id"])
+    queued = [s.event for s in await store.read_board(4) if isinstance(s.event, JobQueued)]
+    assert len(queued) == 1
 
 
 async def test_the_same_key_for_another_request_is_refused(client: httpx.AsyncClient) -> None:

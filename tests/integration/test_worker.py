@@ -16,14 +16,17 @@ from nats.aio.msg import Msg
 from events.errors import WrongExpectedSequence
 from events.store import EventStore
 from events.types import (
+    BoardReset,
     BuildFailed,
     BuildStarted,
     BuildSucceeded,
     JobCancelled,
     ProgrammingFailed,
+    ResetQueued,
     SessionOpened,
     WishboneResult,
 )
+from hwbridge.health import SERVICE_OWNER
 from tests.buildlog import TIMED, untimed
 from tests.fakes import DESIGN, WINDOW_BASE, WINDOW_SIZE, FakeDriver, RecordingSemaphore
 from tests.integration.workerkit import (
@@ -110,25 +113,32 @@ async def test_build_error_fails_the_job_and_frees_the_board(
     assert lines[-1] == "error: SyntaxError: invalid syntax (design.py, line 2)"
 
 
-async def test_programming_failure_resets_the_board_and_needs_a_reset(
+async def test_a_programming_failure_leaves_the_board_in_error_until_the_service_resets_it(
     store: EventStore, start_worker: StartWorker
 ) -> None:
     job = uuid.uuid4()
     await submit(store, job)
     driver = FakeDriver(program_error="the board did not answer the probe")
     await start_worker(driver)
-    events = await until(store, has(ProgrammingFailed, job))
+    events = await until(store, lambda evs: isinstance(evs[-1], BoardReset))
     assert names(events) == [
         "JobQueued",
         "BuildStarted",
         "BuildSucceeded",
         "ProgrammingStarted",
         "ProgrammingFailed",
+        "ResetQueued",
+        "ResetStarted",
+        "BoardReset",
     ]
-    assert isinstance(events[-1], ProgrammingFailed)
-    assert events[-1].reason == "the board did not answer the probe"
-    assert driver.names() == ["build", "program", "reset"]
-    assert board_view(events).state == "error"
+    failed = events[4]
+    assert isinstance(failed, ProgrammingFailed)
+    assert failed.reason == "the board did not answer the probe"
+    assert board_view(events[:5]).state == "error"
+    reset = events[5]
+    assert isinstance(reset, ResetQueued) and reset.owner == SERVICE_OWNER
+    assert driver.names() == ["build", "program", "reset", "reset"]
+    assert board_view(events).state == "idle"
 
 
 # ----------------------------------------------------------------------------------------- run

@@ -136,9 +136,10 @@ async def test_interrupted_programming_is_failed_and_the_board_reset(
     driver = FakeDriver()
     await start_worker(driver)
     events = await until(store, has(ProgrammingFailed, job))
-    assert names(events)[-1] == "ProgrammingFailed"
-    assert driver.names() == ["reset"]
-    assert board_view(events).state == "error"
+    at = names(events).index("ProgrammingFailed")
+    # Reset, then failed; the error board's own reset may follow at once.
+    assert driver.names()[:1] == ["reset"]
+    assert board_view(events[: at + 1]).state == "error"
 
 
 async def test_start_returns_only_once_the_whole_history_is_folded(
@@ -292,11 +293,14 @@ async def test_reserved_board_whose_design_cannot_be_restored_is_faulted(
     driver = FakeDriver(program_error="the bitstream is gone")
     await start_worker(driver)
     events = await until(store, has(BoardFaulted))
-    faulted = events[-1]
+    at = next(i for i, e in enumerate(events) if isinstance(e, BoardFaulted))
+    faulted = events[at]
     assert isinstance(faulted, BoardFaulted)
     assert "the bitstream is gone" in faulted.reason
-    assert driver.names() == ["program", "reset"]
-    view = board_view(events)
+    # Programming failed, the board was reset and faulted (the health check may then reset it
+    # again to bring it back: the service owner's reset of an error board).
+    assert driver.names()[:2] == ["program", "reset"]
+    view = board_view(events[: at + 1])
     assert (view.state, view.session) == ("error", None)
 
 
