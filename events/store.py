@@ -17,6 +17,7 @@ from nats.js.errors import NotFoundError
 from events.codec import decode_board_event, decode_log, encode, event_type
 from events.errors import DesignMissing
 from events.farm import BoardClaimed, FarmEvent, StoredEvent
+from events.jobs import job_ended
 from events.keys import KeyLifecycle, encode_key_event, key_subject
 from events.objects import put_once
 from events.publish import (
@@ -78,6 +79,15 @@ def placement(event: StoredEvent) -> tuple[str, str]:
     return board_subject(event.fpga_id, name), board_filter(event.fpga_id)
 
 
+def dedup_id(event: StoredEvent) -> str:
+    """The message id an event is stored under: ``end-<job id>`` for an event that ends a job
+    (a job ends once: a second end, from another writer or from a retry after a lost
+    acknowledgement, is a duplicate within the stream's duplicate window and is not stored),
+    else the event's own id."""
+    ended = job_ended(event)
+    return f"end-{ended.job_id}" if ended is not None else event.event_id
+
+
 class EventStore:
     """Appends and reads board and log events on a JetStream connection."""
 
@@ -109,14 +119,14 @@ class EventStore:
             expected_seq: the aggregate's last stream sequence the decision was based on
                 (0 = none); ``None`` appends unconditionally (only for facts no decision
                 depends on).
-            msg_id: de-duplication id; defaults to the event id.
+            msg_id: de-duplication id; defaults to :func:`dedup_id`.
 
         Raises:
             WrongExpectedSequence: another writer appended to the aggregate first.
             EventStoreError: the server refused the append.
         """
         subject, scope = placement(event)
-        headers = {MSG_ID: msg_id or event.event_id}
+        headers = {MSG_ID: msg_id or dedup_id(event)}
         if expected_seq is not None:
             headers[EXPECTED_LAST_SUBJECT_SEQ] = str(expected_seq)
             headers[EXPECTED_LAST_SUBJECT_SEQ_SUBJECT] = scope

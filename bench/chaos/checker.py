@@ -64,7 +64,7 @@ def check(history: History, stored: list[RawStored], fpga_ids: range) -> Finding
             opened[job.job_id] += 1
         end = job_ended(event)
         if end is not None:
-            ended[end.job_id].append(end.status)
+            ended[end.job_id].append(f"{end.status} ({type(event).__name__} at {raw.seq})")
     found.jobs = len(opened)
     _check_commands(history, opened, ended, found)
     for job_id in opened:
@@ -125,7 +125,8 @@ def _check_commands(
                         f"({call.error_code}), yet stored"
                     )
         elif call.op == "cancel" and call.status == 204 and call.target_job is not None:
-            if ended.get(call.target_job) != ["cancelled"]:
+            outcomes = ended.get(call.target_job, [])
+            if len(outcomes) != 1 or not outcomes[0].startswith("cancelled"):
                 outcome = ended.get(call.target_job)
                 found.problem(f"cancel {call.idempotency_key} answered 204; the job: {outcome}")
 

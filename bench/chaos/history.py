@@ -64,6 +64,8 @@ class History:
     streams: StreamTally = field(default_factory=StreamTally)
     faults: list[str] = field(default_factory=list)
     feed_seqs: list[int] = field(default_factory=list)
+    reads: Counter[str] = field(default_factory=Counter)
+    """GETs of boards and jobs by answer (a status, or the transport error's name)."""
     errors: list[str] = field(default_factory=list)
     """Exceptions a client did not expect (each a failed check)."""
 

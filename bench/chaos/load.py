@@ -7,7 +7,6 @@ API replica, after a dropped connection or a 503, as a careful client does.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 import uuid
@@ -105,11 +104,18 @@ class LoadClient:
         """GET ``path`` from ``base`` (else whichever replica answers): (the replica, the body)."""
         bases = [base] if base else self.rng.sample(self.bases, len(self.bases))
         for where in bases:
-            with contextlib.suppress(httpx.HTTPError, ValueError):
+            try:
                 response = await self._http.get(f"{where}{path}")
-                if response.status_code == 200:
+            except httpx.HTTPError as exc:
+                self.history.reads[type(exc).__name__] += 1
+                continue
+            self.history.reads[str(response.status_code)] += 1
+            if response.status_code == 200:
+                try:
                     found: dict[str, Any] = response.json()
-                    return where, found
+                except ValueError:
+                    continue
+                return where, found
         return None
 
     async def wait_board(self, fpga_id: int, states: set[str]) -> dict[str, Any] | None:

@@ -57,6 +57,7 @@ class Report:
             f"answer: {dict(sorted(h.answers().items()))}",
             f"  stream: {f.events} events, {f.jobs} jobs; lost: {f.lost}, duplicated: "
             f"{f.duplicated}, refused yet stored: {f.refused_but_applied}",
+            f"  reads (GET a board or a job): {dict(sorted(h.reads.items()))}",
             f"  live feed: {len(h.feed_seqs)} events",
             *(f"  views: {line}" for line in self.views_equal),
             f"  audit: {self.audit}",

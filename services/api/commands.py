@@ -136,6 +136,11 @@ class CommandBus:
                               self._runner.views.applied_seq)  # fmt: skip
                     await self._catch_up(conflict.actual)
                     continue
+                if appended is not None and appended.duplicate:
+                    # A job's end that another writer (or a lost acknowledgement of ours)
+                    # stored first: decide again on views that show it.
+                    await self._catch_up(appended.seq)
+                    continue
                 if appended is not None:
                     self._on_append(time.perf_counter() - started)
                     await self._runner.wait_for(appended.seq)
