@@ -31,10 +31,11 @@ from events.connection import (
     USER_ENV,
     connect,
 )
+from events.settings import Settings
 from events.store import EventStore
 from events.streams import provision
 from services.auth.issuer import KeyIssuer
-from services.nats.access import HWBRIDGE_HOST_ENV, scrubbed_env
+from services.nats.access import scrubbed_env
 from services.nats.auth import HwbridgeHost, new_password, users
 from services.nats.server import ClusterNode, NatsServer
 
@@ -42,6 +43,8 @@ REPLICAS = 3
 HOSTS = (HwbridgeHost("a", tuple(range(5))), HwbridgeHost("b", tuple(range(5, 10))))
 READY_TIMEOUT_S = 90.0
 KEY_ISSUER = "cluster"
+#: Each setting's environment variable.
+VARIABLES = Settings.variables()
 
 
 @dataclass
@@ -144,14 +147,14 @@ class Cluster:
         data_dir.mkdir(parents=True, exist_ok=True)
         env = {
             **{k: v for k, v in scrubbed_env(os.environ).items() if not k.startswith("FPGA_")},
-            "NATS_URL": self.nats_url,
-            "FPGA_CLOUD_DATA_DIR": str(data_dir),
-            "FPGA_CLOUD_STREAM_REPLICAS": str(REPLICAS),
-            "FPGA_CLOUD_KIT_DIR": str(SHARED_KIT_DIR),
-            "FPGA_CLOUD_INVENTORY": str(self._inventory()),
+            VARIABLES["nats_url"]: self.nats_url,
+            VARIABLES["data_dir"]: str(data_dir),
+            VARIABLES["stream_replicas"]: str(REPLICAS),
+            VARIABLES["kit_dir"]: str(SHARED_KIT_DIR),
+            VARIABLES["inventory"]: str(self._inventory()),
             # Load clients, not abusers: the per-key rate limit is not what is under test.
-            "FPGA_CLOUD_RATE_LIMIT": "1000",
-            "FPGA_CLOUD_RATE_BURST": "2000",
+            VARIABLES["rate_limit_per_s"]: "1000",
+            VARIABLES["rate_limit_burst"]: "2000",
         }
         env[USER_ENV], env[PASSWORD_ENV] = user, self.passwords[user]
         return env
@@ -164,7 +167,7 @@ class Cluster:
 
     def _hwbridge(self, host: HwbridgeHost) -> Proc:
         env = self._env(host.user, self.data_dir / f"hwbridge-{host.name}")
-        env[HWBRIDGE_HOST_ENV] = host.name
+        env[VARIABLES["hwbridge_host"]] = host.name
         args = [sys.executable, "-m", "services.cli", "hwbridge"]
         return Proc(host.user, args, env, self._log(host.user))
 

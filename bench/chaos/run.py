@@ -20,10 +20,11 @@ from bench.chaos.checker import Findings, check, read_history
 from bench.chaos.faults import Faults
 from bench.chaos.history import History
 from bench.chaos.load import LoadClient, follow_feed
-from bench.cluster import HOSTS, Cluster
+from bench.cluster import HOSTS, VARIABLES, Cluster
 from bench.system import EXAMPLES, REPO
 from events.connection import ADMIN_USER, PASSWORD_ENV, USER_ENV
 from events.store import EventStore, RawStored
+from services.cli.history import API_KEY_ENV
 
 #: Designs the clients submit; each is built once before the load, so every submit is cached.
 DESIGNS = ("echo_regs.py", "counter.py")
@@ -227,10 +228,10 @@ def _cli(cluster: Cluster, *args: str) -> str:
     """``fpga-cloud ARGS`` as an operator runs it against the cluster (admin); its last line."""
     env = {
         **os.environ,
-        "NATS_URL": cluster.nats_url,
+        VARIABLES["nats_url"]: cluster.nats_url,
         USER_ENV: ADMIN_USER,
         PASSWORD_ENV: cluster.passwords[ADMIN_USER],
-        "FPGA_CLOUD_API_KEY": cluster.admin_key,
+        API_KEY_ENV: cluster.admin_key,
     }
     done = subprocess.run(
         [sys.executable, "-m", "services.cli", *args], env=env, cwd=REPO, capture_output=True,

@@ -35,7 +35,6 @@ from services.nats.auth import HwbridgeHost, check_password, new_password, users
 from services.nats.server import NatsServer
 
 CREDENTIALS_FILE = "credentials.json"
-HWBRIDGE_HOST_ENV = "FPGA_CLOUD_HWBRIDGE_HOST"
 
 
 def credentials_path(data_dir: Path) -> Path:
@@ -123,10 +122,9 @@ class NatsAccess:
         return out
 
 
-def embedded_host(settings: Settings, env: Mapping[str, str] | None = None) -> HwbridgeHost:
+def embedded_host(settings: Settings) -> HwbridgeHost:
     """The single hwbridge host of ``fpga-cloud up``: it owns every board of the farm."""
-    e = os.environ if env is None else env
-    return HwbridgeHost(e.get(HWBRIDGE_HOST_ENV) or "local", settings.fpga_ids)
+    return HwbridgeHost(settings.hwbridge_host, settings.fpga_ids)
 
 
 async def start_nats(settings: Settings, port: int) -> NatsAccess:
