@@ -20,7 +20,7 @@ from events.subjects import BOARD_STREAM
 #: paused node's groups elect new leaders while it sleeps.
 PAUSE_S = 12.0
 POLL_S = 0.02
-CONDITION_WAIT_S = 45.0
+CONDITION_WAIT_S = 20.0
 
 
 class Faults:
@@ -47,14 +47,17 @@ class Faults:
             for step in self.steps():
                 if self.stop.wait(self.spacing_s):
                     return
+                at = time.monotonic()
                 try:
-                    self.history.faults.append(step())
+                    done = step()
                 except Exception as exc:  # recorded as a failed check, never hidden
                     self.history.errors.append(f"fault {step.__name__} failed: {exc!r}")
+                    continue
+                back = time.monotonic()
                 if not self.cluster.wait_stream_healthy(BOARD_STREAM):
-                    self.history.errors.append(
-                        f"the board stream did not heal after {step.__name__}"
-                    )
+                    self.history.errors.append(f"the board stream did not heal after {done}")
+                took, healed = back - at, time.monotonic() - back
+                self.history.faults.append(f"{done} ({took:.0f} s; healed in {healed:.0f} s)")
 
     # --- the faults -------------------------------------------------------------------------
 
