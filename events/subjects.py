@@ -11,6 +11,8 @@ AUDIT_STREAM = "FPGA_AUDIT"
 KEY_STREAM = "FPGA_KEYS"
 DESIGN_BUCKET = "fpga-designs"
 BUILD_BUCKET = "fpga-builds"
+#: Waveform recordings of virtual boards, content-addressed (SHA-256 of the FST file).
+TRACE_BUCKET = "fpga-traces"
 
 BOARD_SUBJECT_ROOT = "fpga"
 #: Rules that span boards (what one key holds) are aggregates of their own, on the board

@@ -20,6 +20,7 @@ from hwbridge.cache import BuildCache
 from hwbridge.drivers.base import BoardDriver
 from hwbridge.drivers.ecp5 import Ecp5Board
 from hwbridge.drivers.virtual import VirtualBoard
+from hwbridge.virtual.recordings import TraceCaps
 from hwbridge.health import Prober
 from hwbridge.inventory import BoardConfig, Inventory, default_inventory
 from hwbridge.sandbox import Namespaces, Sandbox, harden_data_dir
@@ -100,8 +101,9 @@ def make_driver(
         return Ecp5Board(board, config.data_dir, cache=cache, limits=config.build_limits,
                          build_slots=slots, sandbox=sandbox,
                          tool=config.settings.openfpgaloader)  # fmt: skip
+    caps = TraceCaps(config.settings.trace_max_cycles, config.settings.trace_max_bytes)
     return VirtualBoard(board.fpga_id, config.data_dir, config.build_limits, cache=cache,
-                        sandbox=sandbox, kits=kits)  # fmt: skip
+                        sandbox=sandbox, kits=kits, trace_caps=caps)  # fmt: skip
 
 
 async def start_workers(store: EventStore, config: BridgeConfig) -> list[BoardWorker]:
