@@ -20,11 +20,11 @@ from hwbridge.cache import BuildCache
 from hwbridge.drivers.base import BoardDriver
 from hwbridge.drivers.ecp5 import Ecp5Board
 from hwbridge.drivers.virtual import VirtualBoard
-from hwbridge.virtual.recordings import TraceCaps
 from hwbridge.health import Prober
 from hwbridge.inventory import BoardConfig, Inventory, default_inventory
 from hwbridge.sandbox import Namespaces, Sandbox, harden_data_dir
 from hwbridge.virtual.constants import BOARD_KIND as VIRTUAL
+from hwbridge.virtual.recordings import TraceCaps
 from hwbridge.worker import BoardWorker
 
 log = logging.getLogger(__name__)

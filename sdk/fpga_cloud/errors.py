@@ -146,6 +146,41 @@ class SessionExpired(ApiError):
     status_code = 409
 
 
+class TraceUnavailable(ApiError):
+    """The board cannot record waveforms: a real board (traces need a virtual board)."""
+
+    code = "trace_unavailable"
+    status_code = 409
+
+
+class TraceInProgress(ApiError):
+    """The board is recording already (one recording at a time)."""
+
+    code = "trace_in_progress"
+    status_code = 409
+
+
+class TraceNotRecording(ApiError):
+    """Nothing is being recorded on the board (or its end is on its way)."""
+
+    code = "trace_not_recording"
+    status_code = 409
+
+
+class TraceNotReady(ApiError):
+    """The trace is still being recorded, or its recording failed."""
+
+    code = "trace_not_ready"
+    status_code = 409
+
+
+class TraceNotFound(ApiError):
+    """No such trace for this key, or it expired from the trace store."""
+
+    code = "trace_not_found"
+    status_code = 404
+
+
 class JobNotFound(ApiError):
     """404: no such job on that board, or it belongs to another key."""
 
@@ -309,6 +344,7 @@ ERRORS: dict[str, type[ApiError]] = {
         AddressOutOfRange, BadRequest, MethodNotAllowed, RequestTimeout, PayloadTooLarge,
         UriTooLong, UnsupportedMediaType, HeadersTooLarge, RateLimited, TooManyConnections,
         InternalError, GithubUnavailable, Unavailable, NatsUnavailable, BoardBusy,
+        TraceUnavailable, TraceInProgress, TraceNotRecording, TraceNotReady, TraceNotFound,
     )
 }  # fmt: skip
 
@@ -373,6 +409,12 @@ class BusError(FpgaCloudError):
     """A Wishbone access failed on the board (bus or link error); the session goes on."""
 
     code = "bus_error"
+
+
+class TraceFailed(FpgaCloudError):
+    """A waveform recording could not be made or kept (its ``error`` says why)."""
+
+    code = "trace_failed"
 
 
 class StreamClosed(FpgaCloudError):

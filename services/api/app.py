@@ -38,6 +38,7 @@ from services.api.routes_health import health
 from services.api.routes_jobs import JobsController
 from services.api.routes_session import SessionController
 from services.api.routes_stream import wishbone_stream
+from services.api.routes_traces import TracesController
 from services.audit.notary import Notary
 from services.auth.issuer import KeyIssuer
 from services.auth.ratelimit import RateLimiter
@@ -91,6 +92,7 @@ def create_app(
             FarmController,
             JobsController,
             SessionController,
+            TracesController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[CanonicalBoardIdMiddleware(), AuthMiddleware(keyring, limiter)],

@@ -140,7 +140,7 @@ class FpgaController(Controller):
         "/{fpga_id:int}/run",
         status_code=HTTP_202_ACCEPTED,
         responses=errors(403, 409, 422, 503),
-        summary="Queue a Wishbone read or write on the reserved FPGA",
+        summary="Queue a Wishbone read or write on the reserved FPGA (optionally recorded)",
     )
     async def run(
         self, request: Request[Any, Any, Any], fpga_id: FromPath[int], data: JSONBody[RunRequest]
@@ -159,9 +159,12 @@ class FpgaController(Controller):
             address=data.address,
             data=data.data if data.op == OP_WRITE else [],
             count=data.count if data.op == OP_READ else len(data.data),
+            trace_id=uuid.uuid4() if data.trace else None,
         )
         await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
-        return RunResponse(job_id=cmd.job_id, fpga_id=fpga_id)
+        return RunResponse(
+            job_id=cmd.job_id, fpga_id=fpga_id, status="queued", trace_id=cmd.trace_id
+        )
 
     @post(
         "/{fpga_id:int}/reset",
