@@ -23,8 +23,11 @@ from hwbridge.drivers.base import Recording, StopReason
 #: The simulator's recordings directory, in its working directory (the only one it may write).
 TRACE_DIR = "traces"
 _SUMMARY = re.compile(r"([1-9][0-9]{0,8})\.json")
-#: A recording may pass its byte cap by what it records between two checks of its size.
+#: A recording may pass its byte cap by what it records between two checks of its size, and
+#: by what closing it writes (its last block, the hierarchy): read up to SIZE_SLACK times the
+#: cap plus SLACK_BYTES (which a small cap would otherwise not leave room for).
 SIZE_SLACK = 4
+SLACK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class TraceCaps:
     @property
     def read_limit(self) -> int:
         """The most bytes a recording file is read up to."""
-        return self.max_bytes * SIZE_SLACK if self.max_bytes else 1 << 30
+        return self.max_bytes * SIZE_SLACK + SLACK_BYTES if self.max_bytes else 1 << 30
 
 
 class Summary(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

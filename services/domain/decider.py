@@ -92,11 +92,13 @@ def decide(command: Command, board: BoardView, job: JobView | None = None) -> Bo
                 max_session_seconds=command.max_session_seconds,
             )
         case Run():
+            if command.trace_id is not None:
+                _check_traceable(board)
             session = _owned_session(board, command.owner, command.session_id)
             _check_lease(board, session, command.now)
             _check_window(command, board)
             if command.trace_id is not None:
-                _check_traceable(board)
+                _check_not_recording(board)
             return RunQueued(
                 fpga_id=fpga_id,
                 job_id=command.job_id,
@@ -110,9 +112,10 @@ def decide(command: Command, board: BoardView, job: JobView | None = None) -> Bo
                 trace_id=command.trace_id,
             )
         case StartTrace():
+            _check_traceable(board)
             session = _owned_session(board, command.owner, command.session_id)
             _check_lease(board, session, command.now)
-            _check_traceable(board)
+            _check_not_recording(board)
             return TraceRequested(
                 fpga_id=fpga_id,
                 trace_id=command.trace_id,
@@ -250,12 +253,16 @@ def _renewed(session: SessionView, now: datetime | None) -> datetime | None:
 
 
 def _check_traceable(board: BoardView) -> None:
-    """The board may record now: a virtual board with no recording in progress."""
+    """The board records waveforms: a virtual board (whoever asks: its kind is public)."""
     if board.driver != TRACEABLE_DRIVER:
         raise TraceUnavailable(
             f"FPGA {board.fpga_id} is a real board ({board.driver}): waveform traces need a "
             "virtual board, whose design runs as RTL in a simulator."
         )
+
+
+def _check_not_recording(board: BoardView) -> None:
+    """One recording at a time."""
     if board.recording is not None:
         raise TraceInProgress(
             f"FPGA {board.fpga_id} is recording already (trace {board.recording}); stop it "
