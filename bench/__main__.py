@@ -19,6 +19,7 @@ from nats.aio.msg import Msg
 
 from bench import boards
 from bench.abuse import HEADER_MB, huge_header
+from bench.durability import append_latency
 from bench.farm import farm
 from bench.httpload import RawClient, get_rate
 from bench.live import sse_fanout, stream_round_trips
@@ -208,6 +209,9 @@ async def main(url: str | None, seconds: float) -> None:
     # On its own nats-server, with the system above stopped, so nothing else shares the cores.
     count, rate = await replay_rate(100_000)
     print(f"full replay                {rate:8.0f} events/s ({count} events)")
+    for always in (False, True):
+        label = "sync_interval always " if always else "sync_interval default"
+        print(f"append, {label}  {summary_ms(await append_latency(always))}")
     # This host's simulators, alone too: tracing off, compiled in but off, recording.
     with tempfile.TemporaryDirectory() as sim_dir:
         for line in (await simulator_speeds(Path(sim_dir))).lines():

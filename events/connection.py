@@ -156,7 +156,8 @@ async def connect(
             inbox_prefix=inbox_prefix(credentials.user),
         )
     try:
-        await nc.connect(url, name=name, error_cb=on_error, **options)
+        servers = [u.strip() for u in url.split(",") if u.strip()]
+        await nc.connect(servers, name=name, error_cb=on_error, **options)
     except Exception as exc:
         with contextlib.suppress(Exception):
             await nc.close()

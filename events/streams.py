@@ -21,6 +21,7 @@ from events.subjects import (
     BUILD_BUCKET,
     DESIGN_BUCKET,
     FARM_SUBJECT_ROOT,
+    IDEMPOTENCY_BUCKET,
     KEY_STREAM,
     KEY_SUBJECT_ROOT,
     LOG_STREAM,
@@ -97,6 +98,22 @@ BUILD_BUCKET_CONFIG = api.ObjectStoreConfig(
 
 BUCKET_CONFIGS = (DESIGN_BUCKET_CONFIG, BUILD_BUCKET_CONFIG)
 
+#: How long the answer to a command with an ``Idempotency-Key`` is kept (a retry within this
+#: gets the same answer).
+IDEMPOTENCY_TTL_S = 24 * 3600.0
+IDEMPOTENCY_BUCKET_CONFIG = api.KeyValueConfig(
+    bucket=IDEMPOTENCY_BUCKET,
+    description="Answers to commands sent with an Idempotency-Key, per API key",
+    history=1,
+    ttl=IDEMPOTENCY_TTL_S,
+    storage=api.StorageType.FILE,
+)
+
+
+def kv_stream(bucket: str) -> str:
+    """The stream that holds a key-value bucket."""
+    return f"KV_{bucket}"
+
 
 def trace_bucket_config(settings: Settings) -> api.ObjectStoreConfig:
     """Waveform recordings, content-addressed by SHA-256: a bucket of their own with a size
@@ -112,13 +129,9 @@ def trace_bucket_config(settings: Settings) -> api.ObjectStoreConfig:
 
 #: What the API needs before it serves.
 API_STREAMS = (
-    BOARD_STREAM,
-    LOG_STREAM,
-    AUDIT_STREAM,
-    KEY_STREAM,
-    object_stream(DESIGN_BUCKET),
-    object_stream(TRACE_BUCKET),
-)
+    BOARD_STREAM, LOG_STREAM, AUDIT_STREAM, KEY_STREAM, object_stream(DESIGN_BUCKET),
+    object_stream(TRACE_BUCKET), kv_stream(IDEMPOTENCY_BUCKET),
+)  # fmt: skip
 #: What a hwbridge host needs before its workers start.
 HWBRIDGE_STREAMS = (
     BOARD_STREAM,
@@ -151,3 +164,7 @@ async def provision(
             await js.object_store(bucket.bucket)
         except NotFoundError:
             await js.create_object_store(bucket.bucket, config=bucket.evolve(replicas=replicas))
+    try:
+        await js.key_value(IDEMPOTENCY_BUCKET)
+    except NotFoundError:
+        await js.create_key_value(IDEMPOTENCY_BUCKET_CONFIG.evolve(replicas=replicas))

@@ -13,6 +13,8 @@ DESIGN_BUCKET = "fpga-designs"
 BUILD_BUCKET = "fpga-builds"
 #: Waveform recordings of virtual boards, content-addressed (SHA-256 of the FST file).
 TRACE_BUCKET = "fpga-traces"
+#: Answers to commands sent with an ``Idempotency-Key`` (a key-value bucket).
+IDEMPOTENCY_BUCKET = "fpga-idempotency"
 
 BOARD_SUBJECT_ROOT = "fpga"
 #: Rules that span boards (what one key holds) are aggregates of their own, on the board

@@ -24,6 +24,9 @@ OP_WRITE = 1
 OP_READ = 2
 SESSION_HEADER = "X-Session-ID"
 KEY_HEADER = "X-API-Key"
+#: Sent with every command (POST, DELETE): a retry of the same call is answered as the first
+#: was, never done twice.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 #: Event types the live feed filter takes as a comma-separated list.
 TypeFilter = str | Iterable[str] | None
 
@@ -40,10 +43,15 @@ class Call:
     data: dict[str, str] | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.method in ("POST", "DELETE") and IDEMPOTENCY_HEADER not in self.headers:
+            self.headers[IDEMPOTENCY_HEADER] = uuid.uuid4().hex
+
     @property
     def safe(self) -> bool:
-        """Whether repeating it cannot change anything (``GET``)."""
-        return self.method == "GET"
+        """Whether repeating it cannot do anything twice: a ``GET``, or a command with its
+        ``Idempotency-Key`` (the service answers a retry as it answered the first)."""
+        return self.method == "GET" or IDEMPOTENCY_HEADER in self.headers
 
 
 def boards() -> Call:

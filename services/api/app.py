@@ -21,6 +21,7 @@ from services.api.commands import CommandBus
 from services.api.deps import Services
 from services.api.dispatcher import Dispatcher
 from services.api.errors import EXCEPTION_HANDLERS
+from services.api.idempotency import Idempotency
 from services.api.live import EventHub
 from services.api.pathcheck import CanonicalBoardIdMiddleware
 from services.api.routes_audit import AuditController
@@ -120,5 +121,6 @@ def create_app(
         hub=EventHub(store, runner), notary=notary, keyring=keyring,
         issuer=KeyIssuer(store, keyring), limiter=limiter,
         dispatcher=Dispatcher(runner, bus, max_boards=settings.max_boards_per_key),
+        idempotency=Idempotency(store),
     )  # fmt: skip
     return app

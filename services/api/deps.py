@@ -16,6 +16,7 @@ from projections.runner import ProjectionRunner
 from projections.views import BoardView, JobView, TraceView
 from services.api.commands import CommandBus
 from services.api.dispatcher import Dispatcher
+from services.api.idempotency import Idempotency
 from services.api.live import EventHub
 from services.audit.notary import Notary
 from services.auth.caller import Caller
@@ -39,6 +40,7 @@ class Services:
     issuer: KeyIssuer
     limiter: RateLimiter
     dispatcher: Dispatcher
+    idempotency: Idempotency
     instance_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     """This API process, as named in the streams it serves (``StreamOpened.api_instance``)."""
     waveforms: WaveformCache = field(default_factory=WaveformCache)

@@ -6,12 +6,13 @@ import logging
 import re
 from typing import Any
 
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
 from nats.errors import Error as NatsError
 
 from events.errors import EventStoreError
+from services.api.idempotency import Replay
 from services.domain.errors import DomainError, NatsUnavailable
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,16 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[A
     )
 
 
+def on_replay(_: Request[Any, Any, Any], replay: Replay) -> Response[Any]:
+    """A keyed command's recorded answer, sent again as it was."""
+    answer = replay.answer
+    if not answer.body:
+        return Response(None, status_code=answer.status)
+    return Response(answer.body, status_code=answer.status, media_type=MediaType.JSON)
+
+
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    Replay: on_replay,
     DomainError: on_domain_error,
     NatsError: on_store_unavailable,
     TimeoutError: on_store_unavailable,

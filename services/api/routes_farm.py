@@ -79,26 +79,40 @@ class FarmController(Controller):
         form = parse_form(data)
         driver = _driver_field(data.get("driver"))
         upload = await read_upload(form, svc.settings.max_upload_bytes)
-        settings = svc.settings
-        cmd = commands.Wait(
-            job_id=uuid.uuid4(), owner=caller_of(request).owner, design_sha256=upload.sha256,
-            design_size=len(upload.source), filename=upload.filename, language=upload.language,
-            top=upload.top, driver=driver, max_waiting=settings.max_waiting_per_key,
-            lease_seconds=settings.lease_seconds,
-            max_session_seconds=settings.max_session_seconds,
-        )  # fmt: skip
-        await svc.bus.execute_on_waiting_list(lambda w: decide_wait(cmd, w))
-        undo = WaitingCancelled(
-            job_id=cmd.job_id, by=cmd.owner,
-            reason="the design could not be stored (the event store did not answer)",
-        )  # fmt: skip
-        await store_design(svc.store, upload, undo)
-        await svc.dispatcher.drain()
-        job = svc.runner.views.jobs[cmd.job_id]
-        return JobAccepted(
-            job_id=cmd.job_id, status=job.status, fpga_id=job.fpga_id,
-            position=positions(svc).get(cmd.job_id),
-        )  # fmt: skip
+        settings, owner = svc.settings, caller_of(request).owner
+
+        def accepted(job_id: uuid.UUID) -> JobAccepted | None:
+            job = svc.runner.views.jobs.get(job_id)
+            if job is None:
+                return None
+            return JobAccepted(
+                job_id=job_id, status=job.status, fpga_id=job.fpga_id,
+                position=positions(svc).get(job_id),
+            )  # fmt: skip
+
+        async def wait(job_id: uuid.UUID) -> JobAccepted:
+            cmd = commands.Wait(
+                job_id=job_id, owner=owner, design_sha256=upload.sha256,
+                design_size=len(upload.source), filename=upload.filename,
+                language=upload.language, top=upload.top, driver=driver,
+                max_waiting=settings.max_waiting_per_key, lease_seconds=settings.lease_seconds,
+                max_session_seconds=settings.max_session_seconds,
+            )  # fmt: skip
+            await svc.bus.execute_on_waiting_list(lambda w: decide_wait(cmd, w))
+            undo = WaitingCancelled(
+                job_id=job_id, by=owner,
+                reason="the design could not be stored (the event store did not answer)",
+            )  # fmt: skip
+            await store_design(svc.store, upload, undo)
+            await svc.dispatcher.drain()
+            answer = accepted(job_id)
+            assert answer is not None
+            return answer
+
+        fingerprint = f"jobs {upload.sha256} {upload.filename} {upload.top} {driver}"
+        return await svc.idempotency.run(
+            request, owner, fingerprint, HTTP_202_ACCEPTED, wait, applied=accepted
+        )
 
     @get("/", responses=errors(), summary="The waiting list, in the order jobs will get boards")
     async def waiting_list(self, request: Request[Any, Any, Any]) -> list[WaitingJob]:
@@ -135,16 +149,24 @@ class FarmController(Controller):
         svc = services(request)
         caller = caller_of(request)
         job = _job_or_404(svc, job_id, caller)
-        if job.status == "waiting":
-            cmd = commands.CancelWaiting(job_id=job.job_id, by=caller.owner, admin=caller.admin)
-            await svc.bus.execute_on_waiting_list(lambda w: decide_cancel_waiting(cmd, w))
-        elif job.fpga_id is not None:
-            cancel = commands.Cancel(
-                fpga_id=job.fpga_id, job_id=job.job_id, by=caller.owner, admin=caller.admin
-            )
-            await svc.bus.execute(
-                job.fpga_id, lambda b: decide(cancel, b, svc.runner.views.jobs.get(job.job_id))
-            )
-        else:
-            raise JobNotCancellable(f"Job {job.job_id} is {job.status}; it cannot be cancelled.")
+
+        async def cancel(_: uuid.UUID) -> None:
+            if job.status == "waiting":
+                leave = commands.CancelWaiting(
+                    job_id=job.job_id, by=caller.owner, admin=caller.admin
+                )
+                await svc.bus.execute_on_waiting_list(lambda w: decide_cancel_waiting(leave, w))
+            elif job.fpga_id is not None:
+                cmd = commands.Cancel(
+                    fpga_id=job.fpga_id, job_id=job.job_id, by=caller.owner, admin=caller.admin
+                )
+                jobs = svc.runner.views.jobs
+                await svc.bus.execute(job.fpga_id, lambda b: decide(cmd, b, jobs.get(job.job_id)))
+            else:
+                raise JobNotCancellable(
+                    f"Job {job.job_id} is {job.status}; it cannot be cancelled."
+                )
+
+        fingerprint = f"cancel-any {job.job_id}"
+        await svc.idempotency.run(request, caller.owner, fingerprint, HTTP_204_NO_CONTENT, cancel)
         return Response(None, status_code=HTTP_204_NO_CONTENT)

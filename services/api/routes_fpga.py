@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
@@ -22,6 +23,8 @@ from services.api.deps import (
     session_header,
     strict_body,
 )
+from services.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from services.api.idempotency import queued, queued_run
 from services.api.models import (
     FPGASummary,
     RunRequest,
@@ -102,39 +105,49 @@ class FpgaController(Controller):
         svc = services(request)
         board = board_or_422(svc, fpga_id)
         form = parse_form(data)
-        if board.state != "idle":  # cheap early answer; the decider re-checks atomically
+        if board.state != "idle" and IDEMPOTENCY_HEADER not in request.headers:
+            # A cheap early answer (the decider re-checks atomically); a keyed request goes on,
+            # as it may be the retry of one that took the board.
             raise FpgaNotIdle(f"FPGA {fpga_id} is {board.state}, not idle.")
         upload = await read_upload(form, svc.settings.max_upload_bytes)
         owner = caller_of(request).owner
-        cmd = commands.Submit(
-            fpga_id=fpga_id,
-            job_id=uuid.uuid4(),
-            owner=owner,
-            design_sha256=upload.sha256,
-            design_size=len(upload.source),
-            filename=upload.filename,
-            language=upload.language,
-            top=upload.top,
-            max_boards=svc.settings.max_boards_per_key,
-            lease_seconds=svc.settings.lease_seconds,
-            max_session_seconds=svc.settings.max_session_seconds,
-        )
 
-        def decide_submit(board: BoardView, held: int) -> JobQueued:
-            event = decide(replace(cmd, held=held), board)
-            assert isinstance(event, JobQueued)
-            return event
+        async def submit(job_id: uuid.UUID) -> SubmitResponse:
+            cmd = commands.Submit(
+                fpga_id=fpga_id,
+                job_id=job_id,
+                owner=owner,
+                design_sha256=upload.sha256,
+                design_size=len(upload.source),
+                filename=upload.filename,
+                language=upload.language,
+                top=upload.top,
+                max_boards=svc.settings.max_boards_per_key,
+                lease_seconds=svc.settings.lease_seconds,
+                max_session_seconds=svc.settings.max_session_seconds,
+            )
 
-        await svc.bus.execute_claiming(fpga_id, owner, decide_submit)
-        # Stored only once the board took the job, so a refused submit stores nothing; the
-        # worker waits for it.
-        failed = JobFailed(
-            fpga_id=fpga_id, job_id=cmd.job_id,
-            reason="the design could not be stored (the event store did not answer); submit "
-            "it again",
+            def decide_submit(board: BoardView, held: int) -> JobQueued:
+                event = decide(replace(cmd, held=held), board)
+                assert isinstance(event, JobQueued)
+                return event
+
+            await svc.bus.execute_claiming(fpga_id, owner, decide_submit)
+            # Stored only once the board took the job, so a refused submit stores nothing;
+            # the worker waits for it.
+            failed = JobFailed(
+                fpga_id=fpga_id, job_id=job_id,
+                reason="the design could not be stored (the event store did not answer); "
+                "submit it again",
+            )  # fmt: skip
+            await store_design(svc.store, upload, failed)
+            return SubmitResponse(job_id=job_id, fpga_id=fpga_id)
+
+        fingerprint = f"submit {fpga_id} {upload.sha256} {upload.filename} {upload.top}"
+        return await svc.idempotency.run(
+            request, owner, fingerprint, HTTP_202_ACCEPTED, submit,
+            applied=lambda job_id: queued(svc.runner.views.jobs, job_id, SubmitResponse),
         )  # fmt: skip
-        await store_design(svc.store, upload, failed)
-        return SubmitResponse(job_id=cmd.job_id, fpga_id=fpga_id)
 
     @post(
         "/{fpga_id:int}/run",
@@ -149,22 +162,31 @@ class FpgaController(Controller):
         board_or_422(svc, fpga_id)
         data = await strict_body(request, RunRequest)  # the parse above coerces "2" and 2.0
         _check_run(data, svc.settings.max_run_words)
-        cmd = commands.Run(
-            fpga_id=fpga_id,
-            job_id=uuid.uuid4(),
-            owner=caller_of(request).owner,
-            session_id=session_header(request),
-            now=datetime.now(UTC),
-            op=data.op,
-            address=data.address,
-            data=data.data if data.op == OP_WRITE else [],
-            count=data.count if data.op == OP_READ else len(data.data),
-            trace_id=uuid.uuid4() if data.trace else None,
-        )
-        await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
-        return RunResponse(
-            job_id=cmd.job_id, fpga_id=fpga_id, status="queued", trace_id=cmd.trace_id
-        )
+        owner, session = caller_of(request).owner, session_header(request)
+
+        async def run(job_id: uuid.UUID) -> RunResponse:
+            cmd = commands.Run(
+                fpga_id=fpga_id,
+                job_id=job_id,
+                owner=owner,
+                session_id=session,
+                now=datetime.now(UTC),
+                op=data.op,
+                address=data.address,
+                data=data.data if data.op == OP_WRITE else [],
+                count=data.count if data.op == OP_READ else len(data.data),
+                trace_id=uuid.uuid4() if data.trace else None,
+            )
+            await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
+            return RunResponse(
+                job_id=job_id, fpga_id=fpga_id, status="queued", trace_id=cmd.trace_id
+            )
+
+        fingerprint = f"run {fpga_id} {session} {msgspec.json.encode(data).decode()}"
+        return await svc.idempotency.run(
+            request, owner, fingerprint, HTTP_202_ACCEPTED, run,
+            applied=lambda job_id: queued_run(svc.runner.views.jobs, job_id),
+        )  # fmt: skip
 
     @post(
         "/{fpga_id:int}/reset",
@@ -177,16 +199,23 @@ class FpgaController(Controller):
     ) -> SubmitResponse:
         svc = services(request)
         board_or_422(svc, fpga_id)
-        caller = caller_of(request)
-        cmd = commands.Reset(
-            fpga_id=fpga_id,
-            job_id=uuid.uuid4(),
-            owner=caller.owner,
-            admin=caller.admin,
-            session_id=session_header(request),
-        )
-        await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
-        return SubmitResponse(job_id=cmd.job_id, fpga_id=fpga_id)
+        caller, session = caller_of(request), session_header(request)
+
+        async def reset(job_id: uuid.UUID) -> SubmitResponse:
+            cmd = commands.Reset(
+                fpga_id=fpga_id,
+                job_id=job_id,
+                owner=caller.owner,
+                admin=caller.admin,
+                session_id=session,
+            )
+            await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
+            return SubmitResponse(job_id=job_id, fpga_id=fpga_id)
+
+        return await svc.idempotency.run(
+            request, caller.owner, f"reset {fpga_id} {session}", HTTP_202_ACCEPTED, reset,
+            applied=lambda job_id: queued(svc.runner.views.jobs, job_id, SubmitResponse),
+        )  # fmt: skip
 
 
 def _check_run(req: RunRequest, max_words: int) -> None:

@@ -116,7 +116,12 @@ class JobsController(Controller):
         cmd = commands.Cancel(
             fpga_id=fpga_id, job_id=uuid.UUID(job_id), by=caller.owner, admin=caller.admin
         )
-        await svc.bus.execute(
-            fpga_id, lambda b: decide(cmd, b, svc.runner.views.jobs.get(cmd.job_id))
-        )
+
+        async def cancel(_: uuid.UUID) -> None:
+            await svc.bus.execute(
+                fpga_id, lambda b: decide(cmd, b, svc.runner.views.jobs.get(cmd.job_id))
+            )
+
+        fingerprint = f"cancel {fpga_id} {cmd.job_id}"
+        await svc.idempotency.run(request, caller.owner, fingerprint, HTTP_204_NO_CONTENT, cancel)
         return Response(None, status_code=HTTP_204_NO_CONTENT)

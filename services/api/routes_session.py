@@ -10,6 +10,7 @@ from litestar.params import FromPath
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from services.api.deps import board_or_422, caller_of, services, session_header
+from services.api.idempotency import queued
 from services.api.models import SessionResponse, SubmitResponse
 from services.api.openapi import errors
 from services.domain import commands
@@ -44,13 +45,20 @@ class SessionController(Controller):
     ) -> SubmitResponse:
         svc = services(request)
         board_or_422(svc, fpga_id)
-        caller = caller_of(request)
-        cmd = commands.Release(
-            fpga_id=fpga_id,
-            job_id=uuid.uuid4(),
-            owner=caller.owner,
-            admin=caller.admin,
-            session_id=session_header(request),
-        )
-        await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
-        return SubmitResponse(job_id=cmd.job_id, fpga_id=fpga_id)
+        caller, session = caller_of(request), session_header(request)
+
+        async def release(job_id: uuid.UUID) -> SubmitResponse:
+            cmd = commands.Release(
+                fpga_id=fpga_id,
+                job_id=job_id,
+                owner=caller.owner,
+                admin=caller.admin,
+                session_id=session,
+            )
+            await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
+            return SubmitResponse(job_id=job_id, fpga_id=fpga_id)
+
+        return await svc.idempotency.run(
+            request, caller.owner, f"release {fpga_id} {session}", HTTP_202_ACCEPTED, release,
+            applied=lambda job_id: queued(svc.runner.views.jobs, job_id, SubmitResponse),
+        )  # fmt: skip

@@ -103,12 +103,26 @@ class TracesController(Controller):
         ``trace/stop``, a cap (cycles, bytes) or the end of the session."""
         svc = services(request)
         board_or_422(svc, fpga_id)
-        cmd = commands.StartTrace(
-            fpga_id=fpga_id, trace_id=uuid.uuid4(), owner=caller_of(request).owner,
-            session_id=session_header(request), now=datetime.now(UTC),
-        )  # fmt: skip
-        await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
-        return trace_response(svc.runner.views.traces[cmd.trace_id])
+        owner, session = caller_of(request).owner, session_header(request)
+
+        async def start(trace_id: uuid.UUID) -> TraceResponse:
+            cmd = commands.StartTrace(
+                fpga_id=fpga_id, trace_id=trace_id, owner=owner, session_id=session,
+                now=datetime.now(UTC),
+            )  # fmt: skip
+            await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
+            return trace_response(svc.runner.views.traces[trace_id])
+
+        def started(trace_id: uuid.UUID) -> TraceResponse | None:
+            trace = svc.runner.views.traces.get(trace_id)
+            return None if trace is None else trace_response(trace)
+
+        # With an Idempotency-Key, a retry gets the first answer (the recording's id is derived
+        # from the key), never a second recording.
+        fingerprint = f"trace/start {fpga_id} {session}"
+        return await svc.idempotency.run(
+            request, owner, fingerprint, HTTP_202_ACCEPTED, start, applied=started
+        )
 
     @post(
         "/trace/stop",
@@ -119,13 +133,18 @@ class TracesController(Controller):
     async def stop(self, request: Request[Any, Any, Any], fpga_id: FromPath[int]) -> TraceResponse:
         svc = services(request)
         board_or_422(svc, fpga_id)
-        cmd = commands.StopTrace(
-            fpga_id=fpga_id, owner=caller_of(request).owner, session_id=session_header(request),
-            now=datetime.now(UTC),
-        )  # fmt: skip
-        event = await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
-        assert isinstance(event, TraceStopRequested)
-        return trace_response(svc.runner.views.traces[event.trace_id])
+        owner, session = caller_of(request).owner, session_header(request)
+
+        async def stop(_: uuid.UUID) -> TraceResponse:
+            cmd = commands.StopTrace(
+                fpga_id=fpga_id, owner=owner, session_id=session, now=datetime.now(UTC)
+            )
+            event = await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
+            assert isinstance(event, TraceStopRequested)
+            return trace_response(svc.runner.views.traces[event.trace_id])
+
+        fingerprint = f"trace/stop {fpga_id} {session}"
+        return await svc.idempotency.run(request, owner, fingerprint, HTTP_202_ACCEPTED, stop)
 
     @get("/traces", responses=errors(422), summary="This key's recordings on the board")
     async def list_traces(

@@ -41,6 +41,7 @@ from events.connection import (
     inbox_prefix,
 )
 from events.objects import object_stream
+from events.streams import kv_stream
 from events.subjects import (
     AUDIT_STREAM,
     AUDIT_SUBJECT,
@@ -48,6 +49,7 @@ from events.subjects import (
     BOARD_SUBJECT_ROOT,
     BUILD_BUCKET,
     DESIGN_BUCKET,
+    IDEMPOTENCY_BUCKET,
     KEY_STREAM,
     KEY_SUBJECT_ROOT,
     LOG_STREAM,
@@ -199,6 +201,10 @@ def api_permissions() -> Permissions:
             Grant("Wishbone stream frames to the boards", (f"{WISHBONE_SUBJECT_ROOT}.*",)),
             Grant("ask whether another API process is alive", (all_api_presence(),)),
             Grant("store uploaded designs", _write_bucket(DESIGN_BUCKET)),
+            Grant(
+                "remember answers to commands sent with an Idempotency-Key",
+                (f"$KV.{IDEMPOTENCY_BUCKET}.>", *_read_stream(kv_stream(IDEMPOTENCY_BUCKET))),
+            ),
             Grant(
                 "read the streams, the designs and the waveform recordings",
                 (

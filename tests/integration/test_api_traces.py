@@ -77,3 +77,19 @@ async def test_one_recording_at_a_time_and_only_for_its_owner(
     assert stopped.status_code == 202 and stopped.json()["trace_id"] == trace_id
     ending = await client.post(f"/fpga/{VIRTUAL}/trace/stop", headers=sid(session))
     assert_error(ending, 409, "trace_not_recording")
+
+
+async def test_a_retried_start_with_its_idempotency_key_is_one_recording(
+    client: httpx.AsyncClient, store: EventStore, runner: ProjectionRunner
+) -> None:
+    _, session = await reserve(store, runner, VIRTUAL)
+    headers = {**sid(session), "Idempotency-Key": "start-once"}
+    first = await client.post(f"/fpga/{VIRTUAL}/trace/start", headers=headers)
+    again = await client.post(f"/fpga/{VIRTUAL}/trace/start", headers=headers)
+    assert first.status_code == again.status_code == 202, again.text
+    assert again.json()["trace_id"] == first.json()["trace_id"]
+    assert len((await client.get(f"/fpga/{VIRTUAL}/traces")).json()) == 1
+    stop = {**sid(session), "Idempotency-Key": "stop-once"}
+    stopped = [await client.post(f"/fpga/{VIRTUAL}/trace/stop", headers=stop) for _ in "ab"]
+    assert [r.status_code for r in stopped] == [202, 202]
+    assert stopped[1].json()["trace_id"] == first.json()["trace_id"]

@@ -22,6 +22,8 @@ class Farm:
     url: str
     script: Script
     requests: list[tuple[str, str]] = field(default_factory=list)
+    idempotency_keys: list[str | None] = field(default_factory=list)
+    """The ``Idempotency-Key`` of each request, in order."""
 
     def count(self, method: str, path: str) -> int:
         return sum(1 for r in self.requests if r == (method, path))
@@ -37,6 +39,7 @@ class _Handler(BaseHTTPRequestHandler):
         farm = self.server.farm
         seen = farm.count(self.command, path)
         farm.requests.append((self.command, path))
+        farm.idempotency_keys.append(self.headers.get("Idempotency-Key"))
         answer = farm.script(self.command, path, seen)
         if answer is None:
             self.close_connection = True

@@ -87,6 +87,8 @@ def test_policy_waits_retry_after_or_backoff_and_gives_up() -> None:
 def test_what_is_retried() -> None:
     policy = RetryPolicy()
     get, post = Call("GET", "/fpga"), Call("POST", "/fpga/3/submit")
+    unkeyed = Call("POST", "/fpga/3/submit")
+    del unkeyed.headers["Idempotency-Key"]  # a command without its key
     limited = from_body(429, envelope("rate_limited"), retry_after=1.0)
     refused = from_body(409, envelope("fpga_not_idle"))
     request = httpx.Request("POST", "http://x")
@@ -95,7 +97,8 @@ def test_what_is_retried() -> None:
     assert retry_wait(policy, post, 1, limited) == 1.0
     assert retry_wait(policy, post, 1, refused) is None
     assert retry_wait(policy, post, 1, never_sent) is not None
-    assert retry_wait(policy, post, 1, broken) is None  # a submit may have happened
+    assert retry_wait(policy, unkeyed, 1, broken) is None  # it may have happened: not twice
+    assert retry_wait(policy, post, 1, broken) is not None  # its key makes a retry safe
     assert retry_wait(policy, get, 1, broken) is not None
 
 

@@ -46,17 +46,22 @@ def test_retries_are_bounded() -> None:
         assert f.count("GET", "/fpga") == 1 + FAST.attempts
 
 
-def test_a_submit_whose_answer_was_lost_is_not_sent_again() -> None:
+def test_a_submit_whose_answer_was_lost_is_sent_again_with_its_key() -> None:
     def script(method: str, path: str, seen: int) -> Answer:
         return None  # the request arrived, the connection dropped
 
     with farm(script) as f, Client(f.url, "fpk_x_y", retry=FAST) as c:
         with pytest.raises(Unreachable):
             c.submit(b"module m; endmodule\n", board=1)
-        assert f.count("POST", "/fpga/1/submit") == 1  # it may have happened: never twice
+        # Safe to repeat: every attempt carries the same Idempotency-Key, so the service answers
+        # a retry as it answered the first and never makes a second job.
+        assert f.count("POST", "/fpga/1/submit") == 1 + FAST.attempts
+        keys = set(f.idempotency_keys)
+        assert len(keys) == 1 and None not in keys
         with pytest.raises(Unreachable):
             c.boards()
         assert f.count("GET", "/fpga") == 1 + FAST.attempts  # a read is safe to repeat
+        assert f.idempotency_keys[-1] is None
 
 
 def test_wait_polls_where_there_is_no_live_feed() -> None:
