@@ -7,9 +7,10 @@ STAMP  := $(VENV)/.installed
 SYSDEPS_STAMP := $(VENV)/.sysdeps
 # Debian packages the LiteX/Verilator simulator needs to compile a virtual board,
 # openFPGALoader, which loads bitstreams into real ECP5 boards, and bubblewrap, the builds' and
-# simulators' sandbox; chromium, the headless browser the web view's test drives.
+# simulators' sandbox; chromium, the headless browser the web view's test drives; gtkwave, whose
+# fst2vcd checks that the service's waveform recordings open in GTKWave's own reader.
 APT_PACKAGES := verilator libevent-dev libjson-c-dev zlib1g-dev make g++ pkg-config openfpgaloader \
-	bubblewrap chromium
+	bubblewrap chromium gtkwave
 
 .PHONY: run test test-fast lint bench docs clean sysdeps deps
 

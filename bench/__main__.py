@@ -24,6 +24,7 @@ from bench.farm import farm
 from bench.httpload import RawClient, get_rate
 from bench.live import sse_fanout, stream_round_trips
 from bench.replay import replay_rate
+from bench.simspeed import simulator_speeds
 from bench.stats import summary_ms, summary_s
 from bench.system import System
 from bench.tunnel import tunnel_throughput
@@ -121,7 +122,7 @@ async def run_round_trips(
 
 
 async def virtual_boards(c: RawClient, data_dir: Path | None) -> None:
-    """Cold builds, idle boards, simulator speed (the last two need this host's data dir)."""
+    """Cold builds, and what an idle reserved board costs (which needs this host's data dir)."""
     await boards.cold_builds(c, 9, designs=1)  # the first one may wait for the simulator kit
     cold = await boards.cold_builds(c, 9)
     print(f"cold build -> reserved, idle farm  {summary_s(cold)}")
@@ -134,10 +135,6 @@ async def virtual_boards(c: RawClient, data_dir: Path | None) -> None:
         print(f"idle reserved board: {share * 100:.1f} % of one core over 10 s")
     for fpga_id in range(9):
         await boards.release(c, fpga_id)
-    if data_dir is not None:
-        artifact = await boards.counter_artifact(c, data_dir, 9)
-        speed = await boards.simulator_speed(artifact, data_dir / "bench-sim")
-        print(f"simulator speed (counter, flat out)  {speed / 1e6:.2f} M cycles/s")
 
 
 async def main(url: str | None, seconds: float) -> None:
@@ -218,6 +215,10 @@ async def main(url: str | None, seconds: float) -> None:
             where = "1 server " if nodes == 1 else "3 nodes R3"
             samples = await append_latency(always, nodes=nodes)
             print(f"append, {where}, {label}  {summary_ms(samples)}")
+    # This host's simulators, alone too: tracing off, compiled in but off, recording.
+    with tempfile.TemporaryDirectory() as sim_dir:
+        for line in (await simulator_speeds(Path(sim_dir))).lines():
+            print(line)
     if url_given is None:
         for boards in (10, 100):
             with tempfile.TemporaryDirectory() as farm_dir:

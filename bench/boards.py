@@ -1,13 +1,11 @@
-"""Virtual-board figures: cold builds of new designs, the cost of an idle reserved board, and
-the simulator's own speed.
+"""Virtual-board figures: cold builds of new designs and the cost of an idle reserved board
+(the simulator's own speed, with and without tracing, is :mod:`bench.simspeed`'s).
 
 * Cold build: submit → ``reserved`` for designs no build cache holds (variants of
   ``examples/mac.py``, each one a new design to the cache), on an otherwise idle farm and again
   while every other board is reserved.
 * Idle board: the CPU time its simulator used over ten seconds while nobody talked to it, from
   ``/proc/<pid>/stat``.
-* Simulator speed: clock cycles per second of the counter example run flat out (its count after
-  a known wall time), with the pacing off.
 """
 
 from __future__ import annotations
@@ -19,15 +17,9 @@ import time
 from pathlib import Path
 
 from bench.httpload import RawClient
-from hwbridge.build.design import Design
-from hwbridge.build.key import cache_key
-from hwbridge.uartbone import UARTBoneClient
-from hwbridge.virtual.artifact import SimArtifact
-from hwbridge.virtual.simulator import Simulation
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BOUNDARY = "benchboundary"
-WINDOW = 0x4000_0000
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -125,26 +117,3 @@ async def idle_cpu(data_dir: Path, fpga_id: int, seconds: float = 10.0) -> float
     before, started = cpu_seconds(pid), time.monotonic()
     await asyncio.sleep(seconds)
     return (cpu_seconds(pid) - before) / (time.monotonic() - started)
-
-
-async def simulator_speed(artifact_dir: Path, run_dir: Path, seconds: float = 2.0) -> float:
-    """Clock cycles per second of the counter example's simulator, flat out (no pacing)."""
-    sim = await Simulation.start(SimArtifact.load(artifact_dir), run_dir, pace_hz=0)
-    link = UARTBoneClient(sim.url, timeout=2.0)
-    try:
-        link.open()
-        first, started = link.read(WINDOW, 1)[0], time.monotonic()
-        await asyncio.sleep(seconds)
-        second, took = link.read(WINDOW, 1)[0], time.monotonic() - started
-    finally:
-        link.close()
-        await sim.stop()
-    return ((second - first) & 0xFFFF_FFFF) / took
-
-
-async def counter_artifact(c: RawClient, data_dir: Path, fpga_id: int) -> Path:
-    """Build the counter example on a board (then release it); its artifact directory."""
-    source = (EXAMPLES / "counter.py").read_bytes()
-    await reserve(c, fpga_id, source)
-    await release(c, fpga_id)
-    return data_dir / "builds" / "virtual" / cache_key(Design(source, "migen"), "virtual")

@@ -109,6 +109,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sandbox_user: Annotated[str, env("FPGA_CLOUD_SANDBOX_USER")] = "nobody"
     """User (name or uid) builds and simulations run as when the service runs as root."""
 
+    # -- waveform recordings of virtual boards
+    trace_max_cycles: Annotated[int, env("FPGA_CLOUD_TRACE_MAX_CYCLES")] = 1_000_000
+    """Clock cycles one recording may hold; it stops there (``cycle_cap``). An idle board's
+    clock runs at 100 kHz, so a window recording lasts 10 s of idle time by default."""
+    trace_max_bytes: Annotated[int, env("FPGA_CLOUD_TRACE_MAX_BYTES")] = 16 * 1024 * 1024
+    """Size of one recording's FST file past which it stops (``byte_cap``; checked every
+    16,384 cycles, so a file may pass it by what those add)."""
+    trace_bucket_bytes: Annotated[int, env("FPGA_CLOUD_TRACE_BUCKET_BYTES")] = 1024**3
+    """Size limit of the trace bucket; when it is full, new recordings fail until old ones
+    expire."""
+    trace_max_age_s: Annotated[float, env("FPGA_CLOUD_TRACE_MAX_AGE_S")] = 7 * 24 * 3600.0
+    """Age at which a stored recording expires from the trace bucket."""
+
     @property
     def build_slot_count(self) -> int:
         """``build_slots``, with 0 read as the number of cores."""
@@ -146,6 +159,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError(
                 f"FPGA_CLOUD_MAX_UPLOAD_BYTES must be between 1 and {MAX_DESIGN_BYTES} "
                 "(a design is stored as one NATS message)"
+            )
+        if min(self.trace_max_cycles, self.trace_max_bytes, self.trace_bucket_bytes) <= 0:
+            raise ValueError(
+                "FPGA_CLOUD_TRACE_MAX_CYCLES, FPGA_CLOUD_TRACE_MAX_BYTES and "
+                "FPGA_CLOUD_TRACE_BUCKET_BYTES must be positive"
             )
         if self.lease_seconds <= 0 or self.max_session_seconds < self.lease_seconds:
             raise ValueError(

@@ -34,6 +34,7 @@ from events.subjects import (
     BOARD_STREAM,
     DESIGN_BUCKET,
     LOG_STREAM,
+    TRACE_BUCKET,
     board_filter,
     board_subject,
     holdings_filter,
@@ -298,6 +299,16 @@ class EventStore:
                 await asyncio.sleep(_DESIGN_POLL_S)
                 continue
             return bytes(result.data or b"")
+
+    async def get_trace(self, sha256: str) -> bytes | None:
+        """The waveform recording stored under ``sha256``, or None (never stored, or expired
+        from the trace bucket)."""
+        obs = await self._js.object_store(TRACE_BUCKET)
+        try:
+            result = await obs.get(sha256)
+        except NotFoundError:
+            return None
+        return bytes(result.data or b"")
 
 
 def stream_seq(msg: Msg) -> int:

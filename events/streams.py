@@ -12,6 +12,7 @@ from nats.js import JetStreamContext, api
 from nats.js.errors import BadRequestError, NotFoundError
 
 from events.objects import object_stream
+from events.settings import Settings
 from events.subjects import (
     AUDIT_STREAM,
     AUDIT_SUBJECT,
@@ -25,6 +26,7 @@ from events.subjects import (
     KEY_SUBJECT_ROOT,
     LOG_STREAM,
     LOG_SUBJECT_ROOT,
+    TRACE_BUCKET,
 )
 
 # Board events are the source of truth: kept forever, never discarded. The farm's aggregates
@@ -113,10 +115,22 @@ def kv_stream(bucket: str) -> str:
     return f"KV_{bucket}"
 
 
+def trace_bucket_config(settings: Settings) -> api.ObjectStoreConfig:
+    """Waveform recordings, content-addressed by SHA-256: a bucket of their own with a size
+    limit (new recordings fail when it is full) and an age limit (they expire)."""
+    return api.ObjectStoreConfig(
+        bucket=TRACE_BUCKET,
+        description="fpga-cloud waveform recordings (content-addressed)",
+        storage=api.StorageType.FILE,
+        max_bytes=settings.trace_bucket_bytes,
+        ttl=settings.trace_max_age_s,
+    )
+
+
 #: What the API needs before it serves.
 API_STREAMS = (
     BOARD_STREAM, LOG_STREAM, AUDIT_STREAM, KEY_STREAM, object_stream(DESIGN_BUCKET),
-    kv_stream(IDEMPOTENCY_BUCKET),
+    object_stream(TRACE_BUCKET), kv_stream(IDEMPOTENCY_BUCKET),
 )  # fmt: skip
 #: What a hwbridge host needs before its workers start.
 HWBRIDGE_STREAMS = (
@@ -124,15 +138,19 @@ HWBRIDGE_STREAMS = (
     LOG_STREAM,
     object_stream(DESIGN_BUCKET),
     object_stream(BUILD_BUCKET),
+    object_stream(TRACE_BUCKET),
 )
 
 
-async def provision(js: JetStreamContext, replicas: int = 1) -> None:
+async def provision(
+    js: JetStreamContext, replicas: int = 1, settings: Settings | None = None
+) -> None:
     """Create or update every stream and bucket (admin credentials); safe to repeat.
 
     Args:
         js: A JetStream context on an ``admin`` connection.
         replicas: Copies of each stream in a NATS cluster (3 in production, 1 alone).
+        settings: Where the trace bucket's limits come from (default: the defaults).
     """
     for base in STREAM_CONFIGS:
         config = base.evolve(num_replicas=replicas)
@@ -140,7 +158,7 @@ async def provision(js: JetStreamContext, replicas: int = 1) -> None:
             await js.add_stream(config)
         except BadRequestError:
             await js.update_stream(config)
-    for bucket in BUCKET_CONFIGS:
+    for bucket in (*BUCKET_CONFIGS, trace_bucket_config(settings or Settings())):
         assert bucket.bucket is not None
         try:
             await js.object_store(bucket.bucket)

@@ -11,6 +11,8 @@ AUDIT_STREAM = "FPGA_AUDIT"
 KEY_STREAM = "FPGA_KEYS"
 DESIGN_BUCKET = "fpga-designs"
 BUILD_BUCKET = "fpga-builds"
+#: Waveform recordings of virtual boards, content-addressed (SHA-256 of the FST file).
+TRACE_BUCKET = "fpga-traces"
 #: Answers to commands sent with an ``Idempotency-Key`` (a key-value bucket).
 IDEMPOTENCY_BUCKET = "fpga-idempotency"
 

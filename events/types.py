@@ -145,6 +145,8 @@ class RunQueued(Event, tag=True, frozen=True, kw_only=True):
     session_id: uuid.UUID | None = None
     lease_expires_at: datetime | None = None
     """The session's renewed lease: each run extends it, up to the session's maximum length."""
+    trace_id: uuid.UUID | None = None
+    """Set when the run is to be recorded (a waveform of its bus cycles): the trace's id."""
 
 
 class RunStarted(Event, tag=True, frozen=True, kw_only=True):
@@ -199,6 +201,55 @@ class BoardReset(Event, tag=True, frozen=True, kw_only=True):
 class BoardFaulted(Event, tag=True, frozen=True, kw_only=True):
     """The board is unusable until reset (e.g. its simulation died)."""
 
+    reason: str
+    job_id: uuid.UUID | None = None
+
+
+class TraceRequested(Event, tag=True, frozen=True, kw_only=True):
+    """The session owner asked for a waveform recording of the board's user slot (a window)."""
+
+    trace_id: uuid.UUID
+    owner: str
+    session_id: uuid.UUID
+
+
+class TraceStarted(Event, tag=True, frozen=True, kw_only=True):
+    """The worker switched the recording on: what crosses the bus from now on is recorded."""
+
+    trace_id: uuid.UUID
+
+
+class TraceStopRequested(Event, tag=True, frozen=True, kw_only=True):
+    """The session owner asked to end the recording in progress."""
+
+    trace_id: uuid.UUID
+    by: str
+
+
+class TraceRecorded(Event, tag=True, frozen=True, kw_only=True):
+    """A recording ended and is stored, content-addressed (its SHA-256) in the trace bucket."""
+
+    trace_id: uuid.UUID
+    owner: str
+    sha256: str
+    size: int
+    first_cycle: int
+    """The board's clock cycle (since its simulation started) the recording began at."""
+    last_cycle: int
+    stop_reason: str
+    """``transaction`` (a traced run), ``stopped``, ``cycle_cap``, ``byte_cap``,
+    ``session_ended`` or ``finished`` (the design ended the simulation)."""
+    session_id: uuid.UUID | None = None
+    job_id: uuid.UUID | None = None
+    """The traced run, for a recording of one transaction."""
+    format: str = "fst"
+
+
+class TraceFailed(Event, tag=True, frozen=True, kw_only=True):
+    """A recording could not be made or kept; nothing is stored."""
+
+    trace_id: uuid.UUID
+    owner: str
     reason: str
     job_id: uuid.UUID | None = None
 
@@ -298,6 +349,11 @@ BoardEvent = (
     | BoardFaulted
     | StreamOpened
     | StreamClosed
+    | TraceRequested
+    | TraceStarted
+    | TraceStopRequested
+    | TraceRecorded
+    | TraceFailed
     | BoardRegistered
     | BoardHealthChecked
     | BoardDrained

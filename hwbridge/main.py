@@ -25,6 +25,7 @@ from hwbridge.inventory import BoardConfig, Inventory, default_inventory
 from hwbridge.metrics import serve_metrics
 from hwbridge.sandbox import Namespaces, Sandbox, harden_data_dir
 from hwbridge.virtual.constants import BOARD_KIND as VIRTUAL
+from hwbridge.virtual.recordings import TraceCaps
 from hwbridge.worker import BoardWorker
 
 log = logging.getLogger(__name__)
@@ -101,8 +102,9 @@ def make_driver(
         return Ecp5Board(board, config.data_dir, cache=cache, limits=config.build_limits,
                          build_slots=slots, sandbox=sandbox,
                          tool=config.settings.openfpgaloader)  # fmt: skip
+    caps = TraceCaps(config.settings.trace_max_cycles, config.settings.trace_max_bytes)
     return VirtualBoard(board.fpga_id, config.data_dir, config.build_limits, cache=cache,
-                        sandbox=sandbox, kits=kits)  # fmt: skip
+                        sandbox=sandbox, kits=kits, trace_caps=caps)  # fmt: skip
 
 
 async def start_workers(store: EventStore, config: BridgeConfig) -> list[BoardWorker]:

@@ -216,6 +216,24 @@ class UARTBoneClient:
             for frame in frames:
                 self._send(ser, frame)
 
+    def exchange(self, frames: Sequence[bytes], reply_words: int) -> list[int]:
+        """Send ``frames`` in one write, then read the ``reply_words`` words they answer.
+
+        The bridge takes the frames one after the other with nothing in between, so a
+        sequence such as *switch recording on, the transaction, switch it off, read back*
+        happens in consecutive bus cycles.
+
+        Raises:
+            UARTBoneTimeout: The reply was short; the next request resynchronises first.
+            UARTBoneError: The link failed; the port is closed until :meth:`reconnect`.
+        """
+        with self._link() as ser:
+            self._prepare(ser)
+            self._send(ser, b"".join(frames))
+            if not reply_words:
+                return []
+            return decode_words(self._receive(ser, WORD_BYTES * reply_words))
+
     @contextlib.contextmanager
     def _link(self) -> Iterator[Any]:
         """Hold the lock and the open port; turn pyserial failures into UARTBoneError."""

@@ -36,6 +36,8 @@ from events.types import (
     ResetStarted,
     RunStarted,
     SessionOpened,
+    TraceFailed,
+    TraceStarted,
 )
 from events.watermark import Watermark, cancel_and_wait, wait_event
 from hwbridge import metrics, worklist
@@ -43,6 +45,7 @@ from hwbridge.build.design import Design
 from hwbridge.drivers.base import BoardDriver, BuildError, BuildOutput, DriverError
 from hwbridge.health import SERVICE_OWNER, Prober
 from hwbridge.logsink import LogSink
+from hwbridge.recorder import Recorder
 from hwbridge.streamserver import WishboneResponder
 from hwbridge.transaction import run_transaction
 
@@ -75,6 +78,7 @@ class BoardWorker:
         self._slots = build_slots
         self.wl = worklist.Worklist(fpga_id=fpga_id)
         self._responder = WishboneResponder(store.nc, fpga_id, driver, lambda: self.wl.session_id)
+        self._recorder = Recorder(store, fpga_id, driver)
         self._dirty = asyncio.Event()
         self._watermark = Watermark()
         self._sub: JetStreamContext.PushSubscription | None = None
@@ -141,6 +145,8 @@ class BoardWorker:
                         break
                 await self._watch_loaded_design()
                 await self._look_after()
+                if (ended := await self._recorder.look_after(self.wl)) is not None:
+                    await self._append(ended)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -189,7 +195,28 @@ class BoardWorker:
             case "run", "started":
                 reason = "the run was interrupted by a worker restart and is not repeated"
                 return await self._append(JobFailed(fpga_id=fid, job_id=jid, reason=reason))
+            case "trace_start", _:
+                assert item.trace_id is not None
+                started = TraceStarted(fpga_id=fid, trace_id=item.trace_id)
+                if await self._append(started, claim=True):
+                    session = self.wl.session_id
+                    failed = await self._recorder.start(
+                        item.trace_id, item.owner, session, item.session_id
+                    )
+                    if failed is not None:
+                        await self._append(failed)
+                return True
+            case "trace_stop", _:
+                assert item.trace_id is not None
+                closed = await self._recorder.stop(self.wl, "stopped") or TraceFailed(
+                    fpga_id=fid, trace_id=item.trace_id, owner=item.owner,
+                    reason="nothing was being recorded",
+                )  # fmt: skip
+                return await self._append(closed)
             case "reset", _:
+                # A recording in progress ends cleanly, and is kept, before the design goes.
+                if (last := await self._recorder.stop(self.wl, "session_ended")) is not None:
+                    await self._append(last)
                 if item.phase == "queued":
                     await self._append(ResetStarted(fpga_id=fid, job_id=jid))
                 problem = await self._safe_reset()
@@ -301,6 +328,10 @@ class BoardWorker:
 
     async def _run(self, item: worklist.WorkItem) -> None:
         assert item.run is not None
+        if item.run.trace_id is not None:
+            for event in await self._recorder.run(item.run, self.wl.session_id):
+                await self._append(event)
+            return
         await self._append(await run_transaction(self._driver, item.run, self.wl.session_id))
 
     async def _watch_loaded_design(self) -> None:

@@ -26,9 +26,29 @@ from events.types import (
     RunQueued,
     RunStarted,
     SessionOpened,
+    TraceFailed,
+    TraceRecorded,
+    TraceRequested,
+    TraceStarted,
+    TraceStopRequested,
 )
 
 Phase = Literal["queued", "started", "built", "programming", "programmed"]
+#: What an item asks for: a job, or starting or ending a window recording.
+ItemKind = JobType | Literal["trace_start", "trace_stop"]
+
+
+def stop_item_id(trace_id: uuid.UUID) -> uuid.UUID:
+    """The work item id of the request to end recording ``trace_id``."""
+    return uuid.uuid5(trace_id, "stop")
+
+
+class Recording(msgspec.Struct, frozen=True, kw_only=True):
+    """The window recording the worker switched on and has not ended yet."""
+
+    trace_id: uuid.UUID
+    owner: str
+    session_id: uuid.UUID | None = None
 
 
 class Loaded(msgspec.Struct, frozen=True, kw_only=True):
@@ -42,7 +62,7 @@ class Loaded(msgspec.Struct, frozen=True, kw_only=True):
 
 class WorkItem(msgspec.Struct, frozen=True, kw_only=True):
     job_id: uuid.UUID
-    kind: JobType
+    kind: ItemKind
     phase: Phase = "queued"
     attempt: int = 0
     owner: str = ""
@@ -53,6 +73,9 @@ class WorkItem(msgspec.Struct, frozen=True, kw_only=True):
     max_session_seconds: int = DEFAULT_MAX_SESSION_SECONDS
     run: RunQueued | None = None
     built: BuildSucceeded | None = None
+    trace_id: uuid.UUID | None = None
+    session_id: uuid.UUID | None = None
+    """A recording's session (the one it must still be when the recording starts)."""
 
 
 class Worklist(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,6 +92,7 @@ class Worklist(msgspec.Struct, frozen=True, kw_only=True):
     last_probe_at: datetime | None = None
     probe_failed: bool = False
     """Whether the last health probe failed (the next one comes sooner)."""
+    recording: Recording | None = None
 
     @property
     def reserved(self) -> bool:
@@ -89,6 +113,9 @@ def apply(wl: Worklist, event: BoardEvent, seq: int) -> Worklist:
     resetting = next((i.job_id for i in wl.items if i.kind == "reset"), None)
     if board_fault(event, resetting) is not None:
         wl = replace(wl, faulted=True)
+    traced = _trace_step(wl, event)
+    if traced is not None:
+        return traced
     opened = job_opened(event)
     if opened is not None:
         item = WorkItem(job_id=opened.job_id, kind=opened.type, owner=opened.owner)
@@ -130,6 +157,33 @@ def apply(wl: Worklist, event: BoardEvent, seq: int) -> Worklist:
             return _update(wl, jid, phase="started")
     ended = job_ended(event)
     return _drop(wl, ended.job_id) if ended is not None else wl
+
+
+def _trace_step(wl: Worklist, event: BoardEvent) -> Worklist | None:
+    """Fold an event about a window recording (None: the event is not one)."""
+    match event:
+        case TraceRequested(trace_id=tid, owner=owner, session_id=sid):
+            start = WorkItem(
+                job_id=tid, kind="trace_start", owner=owner, trace_id=tid, session_id=sid
+            )
+            return _add(wl, start)
+        case TraceStarted(trace_id=tid):
+            found = wl.item(tid)
+            recording = Recording(
+                trace_id=tid,
+                owner=found.owner if found is not None else "",
+                session_id=found.session_id if found is not None else None,
+            )
+            return replace(_drop(wl, tid), recording=recording)
+        case TraceStopRequested(trace_id=tid, by=by):
+            item = WorkItem(job_id=stop_item_id(tid), kind="trace_stop", owner=by, trace_id=tid)
+            return _add(wl, item)
+        case TraceRecorded(trace_id=tid) | TraceFailed(trace_id=tid):
+            wl = _drop(_drop(wl, tid), stop_item_id(tid))
+            if wl.recording is not None and wl.recording.trace_id == tid:
+                wl = replace(wl, recording=None)
+            return wl
+    return None
 
 
 def _programmed(wl: Worklist, jid: uuid.UUID) -> Worklist:

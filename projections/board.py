@@ -28,6 +28,10 @@ from events.types import (
     SessionOpened,
     SessionReleased,
     StreamOpened,
+    TraceFailed,
+    TraceRecorded,
+    TraceRequested,
+    TraceStopRequested,
     WishboneResult,
 )
 from projections.views import BoardView, SessionView
@@ -82,6 +86,8 @@ def apply(board: BoardView, event: BoardEvent, seq: int) -> BoardView:
                 session=session,
                 current_job_id=None,
                 current_job_type=None,
+                recording=None,
+                recording_stopping=False,
             )
         case (
             SessionReleased(reset_job_id=job_id)
@@ -117,6 +123,12 @@ def apply(board: BoardView, event: BoardEvent, seq: int) -> BoardView:
             until is not None and board.session is not None
         ):
             return replace(board, session=replace(board.session, expires_at=until))
+        case TraceRequested(trace_id=tid):
+            return replace(board, recording=tid, recording_stopping=False)
+        case TraceStopRequested(trace_id=tid) if tid == board.recording:
+            return replace(board, recording_stopping=True)
+        case TraceRecorded(trace_id=tid) | TraceFailed(trace_id=tid) if tid == board.recording:
+            return replace(board, recording=None, recording_stopping=False)
         case Programmed() | RunQueued() | RunStarted() | WishboneResult():
             return board
         case _:

@@ -44,8 +44,8 @@ def apply(job: JobView | None, event: StoredEvent) -> JobView | None:
                 return replace(fresh, status="waiting", stage="waiting", language=language, top=top)
             case JobQueued(fpga_id=fpga_id, language=language, top=top):
                 return replace(fresh, fpga_id=fpga_id, language=language, top=top)
-            case RunQueued(fpga_id=fpga_id, session_id=sid):
-                return replace(fresh, fpga_id=fpga_id, session_id=sid)
+            case RunQueued(fpga_id=fpga_id, session_id=sid, trace_id=tid):
+                return replace(fresh, fpga_id=fpga_id, session_id=sid, trace_id=tid)
             case Event(fpga_id=fpga_id):
                 return replace(fresh, fpga_id=fpga_id)
         return fresh

@@ -19,8 +19,9 @@ from events.watermark import Watermark
 from projections import board as board_fold
 from projections import job as job_fold
 from projections import logs as log_fold
+from projections import trace as trace_fold
 from projections import waiting as waiting_fold
-from projections.views import BoardView, JobView, LogView
+from projections.views import BoardView, JobView, LogView, TraceView
 from projections.waiting import WaitingList
 
 
@@ -37,6 +38,8 @@ class Views:
         """Each key's last ``BoardClaimed``: its holdings aggregate's expected sequence."""
         self.waiting = WaitingList()
         """Jobs waiting for any board."""
+        self.traces: dict[uuid.UUID, TraceView] = {}
+        """Waveform recordings, by trace id."""
         self.applied_seq = 0
 
     def apply(self, seq: int, event: StoredEvent) -> None:
@@ -57,6 +60,11 @@ class Views:
                 self.open_streams[event.stream_id] = event
             elif isinstance(event, StreamClosed):
                 self.open_streams.pop(event.stream_id, None)
+            trace_id = trace_fold.trace_id_of(event)
+            if trace_id is not None:
+                trace = trace_fold.apply(self.traces.get(trace_id), event)
+                if trace is not None:
+                    self.traces[trace_id] = trace
         job_id = job_id_of(event)
         if job_id is not None:
             job = job_fold.apply(self.jobs.get(job_id), event)

@@ -16,6 +16,9 @@ BoardHealth = Literal["good", "bad", "maintenance", "retired"]
 Availability = Literal["active", "maintenance", "retired"]
 #: Probes failed in a row that take a board out of the pool (it comes back when one passes).
 FAILED_PROBES_BAD = 2
+#: The board kind whose boards record waveforms (simulated RTL); real boards cannot.
+TRACEABLE_DRIVER = "virtual"
+TraceStatus = Literal["recording", "recorded", "failed"]
 
 
 class SessionView(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,6 +52,10 @@ class BoardView(msgspec.Struct, frozen=True, kw_only=True):
     failed_probes: int = 0
     """Health probes failed in a row since the last that passed."""
     last_probe_at: datetime | None = None
+    recording: uuid.UUID | None = None
+    """The window recording in progress (asked for and not yet ended), if any."""
+    recording_stopping: bool = False
+    """Its end was asked for."""
 
     @property
     def health(self) -> BoardHealth:
@@ -90,6 +97,27 @@ class JobView(msgspec.Struct, frozen=True, kw_only=True):
     top: str | None = None
     window_size: int | None = None
     stages: dict[str, float] | None = None
+    trace_id: uuid.UUID | None = None
+    """A traced run's recording."""
+
+
+class TraceView(msgspec.Struct, frozen=True, kw_only=True):
+    """One waveform recording: a window, or a traced run's transaction."""
+
+    trace_id: uuid.UUID
+    fpga_id: int
+    owner: str
+    status: TraceStatus
+    requested_at: datetime
+    updated_at: datetime
+    session_id: uuid.UUID | None = None
+    job_id: uuid.UUID | None = None
+    sha256: str | None = None
+    size: int | None = None
+    first_cycle: int | None = None
+    last_cycle: int | None = None
+    stop_reason: str | None = None
+    error: str | None = None
 
 
 class LogView(msgspec.Struct, kw_only=True):

@@ -25,7 +25,7 @@ from events.types import (
     SessionOpened,
 )
 from hwbridge.build.design import Design
-from hwbridge.drivers.base import BuildError, BuildOutput, DriverError, LogFn
+from hwbridge.drivers.base import BoardTracer, BuildError, BuildOutput, DriverError, LogFn
 from tests.keys import ALICE
 
 WINDOW_BASE = 0x3000_0000
@@ -114,6 +114,9 @@ class FakeDriver:
 
     async def close(self) -> None:
         self.closed = True
+
+    def tracer(self) -> BoardTracer | None:
+        return None
 
 
 class RecordingSemaphore(asyncio.Semaphore):

@@ -4,8 +4,8 @@
   designs are code: it runs the user's file under the build's limits and leaves the netlist
   (or what the trusted phase makes it from) in ``BUILD_DIR``.
 * ``board KIND LANGUAGE SOURCE BUILD_DIR [--top T] [--baudrate B] [--compile-memory BYTES]
-  [--yosys-cache DIR] [--kit DIR]``: the trusted phase, which runs no user code: the front
-  end's own tools (Yosys, Verilator's checks), then the back end of the board kind.
+  [--yosys-cache DIR] [--kit DIR] [--no-trace]``: the trusted phase, which runs no user code:
+  the front end's own tools (Yosys, Verilator's checks), then the back end of the board kind.
 * ``kit KIND KIT_DIR [--compile-memory BYTES]``: what every design's build on a board kind
   shares, built once (:func:`hwbridge.build.backends.virtual.build_kit`); no design at all.
 
@@ -66,7 +66,9 @@ def _board(args: argparse.Namespace, source: Path, build_dir: Path) -> int:
 
     if args.kit is None:
         return protocol.fail(protocol.EXIT_USAGE, "a virtual board's build needs --kit")
-    return virtual.build(build_dir, netlist, args.kit.resolve(), args.compile_memory)
+    return virtual.build(
+        build_dir, netlist, args.kit.resolve(), args.compile_memory, trace=not args.no_trace
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--compile-memory", type=int, default=None)
         sub.add_argument("--yosys-cache", type=Path, default=None)
         sub.add_argument("--kit", type=Path, default=None)
+        # A simulator without tracing compiled in: what `make bench` compares with.
+        sub.add_argument("--no-trace", action="store_true")
         args = sub.parse_args(first.rest)
     except SystemExit:
         return protocol.EXIT_USAGE

@@ -6,7 +6,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from hwbridge.build.design import Design
 
@@ -27,6 +27,62 @@ class DriverError(Exception):
 
 class BuildError(DriverError):
     """The user's design did not build (its own fault, not the board's)."""
+
+
+class TraceUnavailable(DriverError):
+    """The board cannot record waveforms (a real board: traces need a virtual board)."""
+
+
+#: Why a recording stopped: asked to, at one of its caps, or the simulation finished.
+StopReason = Literal["stopped", "cycle_cap", "byte_cap", "finished"]
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A closed waveform recording of a board's user slot.
+
+    Attributes:
+        fst: The FST file's bytes.
+        first_cycle: The clock cycle (since the board's simulation started) it began at.
+        cycles: Clock cycles recorded.
+        stop_reason: Why it stopped.
+    """
+
+    fst: bytes
+    first_cycle: int
+    cycles: int
+    stop_reason: StopReason
+
+    @property
+    def last_cycle(self) -> int:
+        return self.first_cycle + max(self.cycles, 1) - 1
+
+
+class BoardTracer(Protocol):
+    """Waveform recording of a board's user slot (its design and the Wishbone bus to it)."""
+
+    def recording(self) -> bool:
+        """Whether a window recording is in progress."""
+        ...
+
+    async def start(self) -> None:
+        """Start a window recording. Raises ``DriverError``."""
+        ...
+
+    async def stop(self) -> Recording:
+        """End the window recording (or take the one a cap ended). Raises ``DriverError``."""
+        ...
+
+    async def stopped(self) -> Recording | None:
+        """The window recording if it stopped by itself (a cap), else None."""
+        ...
+
+    async def transaction(
+        self, op: int, offset: int, words: Sequence[int], count: int
+    ) -> tuple[list[int], Recording]:
+        """One read (``count`` words) or write (``words``) recorded from its first bus cycle to
+        its last acknowledge, a few cycles either side. Raises ``DriverError``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -86,4 +142,8 @@ class BoardDriver(Protocol):
 
     async def close(self) -> None:
         """Release every resource (processes, ports)."""
+        ...
+
+    def tracer(self) -> BoardTracer | None:
+        """The board's waveform recorder; None if it has none (real boards)."""
         ...

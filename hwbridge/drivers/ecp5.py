@@ -31,6 +31,7 @@ from hwbridge.build.placeholder import PLACEHOLDER
 from hwbridge.cache import BuildCache
 from hwbridge.drivers.base import (
     BoardDriver,
+    BoardTracer,
     BuildError,
     BuildOutput,
     DriverError,
@@ -268,6 +269,10 @@ class Ecp5Board:
     async def close(self) -> None:
         """Close the serial link. The FPGA keeps its design (a restarted worker reloads it)."""
         self._drop_link()
+
+    def tracer(self) -> BoardTracer | None:
+        """None: a real board records no waveforms (traces need a virtual board)."""
+        return None
 
 
 if TYPE_CHECKING:  # mypy checks here that the class keeps up with the BoardDriver protocol

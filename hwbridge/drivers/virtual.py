@@ -1,6 +1,7 @@
 """The virtual board: the user's design built into the base SoC and simulated by Verilator.
 
-The simulation runs only while a design is programmed (it spins a core); reset stops it.
+The simulation runs only while a design is programmed (it spins a core); reset stops it. It can
+record waveforms of the user's slot, switched at run time (:mod:`hwbridge.drivers.simtrace`).
 Built simulators are kept by cache key (:mod:`hwbridge.build.artifacts`), here and in the
 shared bucket, so re-submitting a design skips the build.
 """
@@ -20,14 +21,23 @@ from hwbridge.build.kits import KitStore
 from hwbridge.build.limits import BuildLimits, DesignBuildError
 from hwbridge.build.placeholder import PLACEHOLDER
 from hwbridge.cache import BuildCache
-from hwbridge.drivers.base import BuildError, BuildOutput, DriverError, LogFn, quiet_log
+from hwbridge.drivers.base import (
+    BoardTracer,
+    BuildError,
+    BuildOutput,
+    DriverError,
+    LogFn,
+    quiet_log,
+)
 from hwbridge.drivers.bridgelink import identify, open_checked, window_read, window_write
+from hwbridge.drivers.simtrace import SimTracer
 from hwbridge.metrics import SIMULATOR_STARTS
 from hwbridge.sandbox import Sandbox
 from hwbridge.uartbone import UARTBoneClient
 from hwbridge.virtual.artifact import PACKAGE, SimArtifact
 from hwbridge.virtual.build import build_sim
 from hwbridge.virtual.constants import BOARD_KIND
+from hwbridge.virtual.recordings import TRACE_DIR, TraceCaps
 from hwbridge.virtual.simulator import Simulation, SimulationError
 
 LINK_TIMEOUT_S = 1.0
@@ -47,6 +57,7 @@ class VirtualBoard:
         tools_cache: Cache of the WebAssembly tools' compiled code (Amaranth designs run
             Yosys); default ``<data_dir>/yowasp-cache``.
         kits: The host's kits; default: kits under ``<data_dir>/builds/kits``.
+        trace_caps: The caps of its waveform recordings (default: none).
     """
 
     def __init__(
@@ -58,6 +69,7 @@ class VirtualBoard:
         sandbox: Sandbox | None = None,
         tools_cache: Path | None = None,
         kits: KitStore | None = None,
+        trace_caps: TraceCaps | None = None,
     ) -> None:
         self.fpga_id = fpga_id
         # Builds and simulations never see the data directory beyond their own directories.
@@ -70,6 +82,8 @@ class VirtualBoard:
         self._sim: Simulation | None = None
         self._link: UARTBoneClient | None = None
         self._window_base = 0
+        self._trace_caps = trace_caps or TraceCaps()
+        self._tracer = SimTracer(self._traced_link, self._run_dir / TRACE_DIR, self._trace_caps)
 
     async def build(self, job_id: uuid.UUID, design: Design, log: LogFn) -> BuildOutput:
         started = time.monotonic()
@@ -111,7 +125,9 @@ class VirtualBoard:
             raise DriverError(f"the built design is missing on this host: {exc}") from None
         await log("program", "starting the Verilator simulation")
         try:
-            self._sim = await Simulation.start(artifact, self._run_dir, sandbox=self._sandbox)
+            self._sim = await Simulation.start(
+                artifact, self._run_dir, sandbox=self._sandbox, trace_caps=self._trace_caps
+            )
             SIMULATOR_STARTS.inc()
         except SimulationError as exc:
             raise DriverError(str(exc)) from None
@@ -140,6 +156,12 @@ class VirtualBoard:
             raise DriverError("the board has no running design")
         return self._link
 
+    def _traced_link(self) -> tuple[UARTBoneClient, int]:
+        return self._require_link(), self._window_base
+
+    def tracer(self) -> BoardTracer | None:
+        return self._tracer
+
     async def reset(self) -> None:
         link, self._link = self._link, None
         if link is not None:
@@ -147,6 +169,7 @@ class VirtualBoard:
         sim, self._sim = self._sim, None
         if sim is not None:
             await sim.stop()
+        self._tracer.forget()
 
     def programmed(self) -> bool:
         return self._link is not None and self._sim is not None and self._sim.alive()

@@ -9,7 +9,8 @@ The simulator executes the user's RTL (which can call ``$system`` or ``$fopen``)
 the sandbox (:class:`hwbridge.sandbox.Sandbox`) as the sandbox user, with memory, file-size and
 process-count limits but no CPU-time limit (it runs for as long as the session), in its own pid
 and mount namespaces: it sees the service's data directory only as its own working directory
-(writable only where it writes ``sim.vcd``) and the build it runs (read-only). It keeps the
+(writable only in ``traces/``, where it writes its waveform recordings) and the build it runs
+(read-only). It keeps the
 host's network namespace: its UART is a TCP listen socket on 127.0.0.1 that the service connects
 to, and loopback inside a network namespace of its own would be out of the service's reach.
 """
@@ -31,11 +32,10 @@ from pathlib import Path
 from hwbridge.sandbox import ResourceLimits, Sandbox, SandboxError, clean_environment
 from hwbridge.virtual.artifact import SimArtifact
 from hwbridge.virtual.constants import BUSY_CYCLES, QUIET_CYCLES, SYS_CLK_FREQ
+from hwbridge.virtual.recordings import TRACE_DIR, TraceCaps
 
 SIM_MODULE = "serial2tcp_nodelay"
 LOG_FILE = "sim.log"
-#: The one file the simulator writes in its working directory (its waveform trace).
-TRACE_FILE = "sim.vcd"
 #: Limits of a running simulator: no CPU-time limit, it runs as long as its session.
 SIM_LIMITS = ResourceLimits(
     memory_bytes=2 * 1024**3, max_file_bytes=256 * 1024**2, max_processes=512, cpu_seconds=None
@@ -127,6 +127,7 @@ class Simulation:
         sandbox: Sandbox | None = None,
         limits: ResourceLimits = SIM_LIMITS,
         pace_hz: int = SYS_CLK_FREQ,
+        trace_caps: TraceCaps | None = None,
     ) -> Simulation:
         """Launch a simulator and wait until its TCP port accepts connections.
 
@@ -137,6 +138,7 @@ class Simulation:
             sandbox: The sandbox to run it in; default: the default :class:`Sandbox`.
             limits: Its resource limits.
             pace_hz: Its pace while idle (see :func:`prepare_run_dir`); 0 runs it flat out.
+            trace_caps: The caps of its waveform recordings (default: no caps).
 
         Returns:
             The running simulation.
@@ -150,7 +152,7 @@ class Simulation:
             chosen = port if port is not None else _free_port()
             prepare_run_dir(artifact, run_dir, chosen, pace_hz)
             log_offset = _log_size(run_dir)
-            proc = _launch(artifact, run_dir, sandbox or Sandbox(), limits)
+            proc = _launch(artifact, run_dir, sandbox or Sandbox(), limits, trace_caps)
             try:
                 rc = await _wait_listening(proc, chosen, run_dir / LOG_FILE, log_offset)
             except BaseException:
@@ -210,18 +212,23 @@ async def _wait_exit(proc: subprocess.Popen[bytes], timeout_s: float | None) -> 
 
 
 def _launch(
-    artifact: SimArtifact, run_dir: Path, sandbox: Sandbox, limits: ResourceLimits
+    artifact: SimArtifact,
+    run_dir: Path,
+    sandbox: Sandbox,
+    limits: ResourceLimits,
+    trace_caps: TraceCaps | None,
 ) -> subprocess.Popen[bytes]:
     vsim = str(artifact.path / "obj_dir" / "Vsim")
     stdbuf = shutil.which("stdbuf")
     # Vsim block-buffers stdout when it is a file; stdbuf makes the log readable live.
     argv = [stdbuf, "-oL", "-eL", vsim] if stdbuf else [vsim]
-    trace = run_dir / TRACE_FILE
+    argv += (trace_caps or TraceCaps()).plusargs()
+    traces = run_dir / TRACE_DIR
     try:
-        # The run directory stays the service's; the simulator may write its trace only.
-        trace.unlink(missing_ok=True)
-        trace.touch()
-        sandbox.give(trace)
+        # The run directory stays the service's; the simulator may write its recordings only.
+        (run_dir / "sim.vcd").unlink(missing_ok=True)  # what earlier simulators left
+        shutil.rmtree(traces, ignore_errors=True)
+        sandbox.share(traces)
         command = sandbox.command(
             argv, cwd=run_dir, limits=limits, keep_network=True, readable=[artifact.path]
         )

@@ -57,6 +57,12 @@ from fpga_cloud.errors import (
     SessionExpired,
     StreamClosed,
     TooManyConnections,
+    TraceFailed,
+    TraceInProgress,
+    TraceNotFound,
+    TraceNotReady,
+    TraceNotRecording,
+    TraceUnavailable,
     Unauthorized,
     Unavailable,
     Unreachable,
@@ -76,11 +82,13 @@ from fpga_cloud.models import (
     JobInfo,
     RunResult,
     SessionInfo,
+    TraceInfo,
     WhoAmI,
 )
 from fpga_cloud.retry import NO_RETRY, RetryPolicy
 from fpga_cloud.session import Session
 from fpga_cloud.stream import AsyncBus, Bus
+from fpga_cloud.trace import AsyncTrace, AsyncTraced, Trace, Traced
 
 __version__ = "0.1.0"
 
@@ -94,6 +102,8 @@ __all__ = [
     "AsyncClient",
     "AsyncJob",
     "AsyncSession",
+    "AsyncTrace",
+    "AsyncTraced",
     "BadRequest",
     "Board",
     "BoardBusy",
@@ -140,6 +150,15 @@ __all__ = [
     "SessionInfo",
     "StreamClosed",
     "TooManyConnections",
+    "Trace",
+    "TraceFailed",
+    "TraceInProgress",
+    "TraceInfo",
+    "TraceNotFound",
+    "TraceNotReady",
+    "TraceNotRecording",
+    "TraceUnavailable",
+    "Traced",
     "Unauthorized",
     "Unavailable",
     "Unreachable",

@@ -116,22 +116,64 @@ def release(fpga_id: int, session_id: uuid.UUID | str) -> Call:
     )
 
 
-def run_read(fpga_id: int, session_id: uuid.UUID | str, address: int, count: int) -> Call:
-    """``POST /fpga/{id}/run``, op 2: read ``count`` words."""
-    body = {"op": OP_READ, "address": address, "count": count}
+def run_read(
+    fpga_id: int, session_id: uuid.UUID | str, address: int, count: int, trace: bool = False
+) -> Call:
+    """``POST /fpga/{id}/run``, op 2: read ``count`` words (recorded with ``trace``)."""
+    body: dict[str, Any] = {"op": OP_READ, "address": address, "count": count}
+    if trace:
+        body["trace"] = True
     return Call(
         "POST", f"/fpga/{fpga_id}/run", json=body, headers={SESSION_HEADER: str(session_id)}
     )
 
 
 def run_write(
-    fpga_id: int, session_id: uuid.UUID | str, address: int, words: Sequence[int]
+    fpga_id: int,
+    session_id: uuid.UUID | str,
+    address: int,
+    words: Sequence[int],
+    trace: bool = False,
 ) -> Call:
-    """``POST /fpga/{id}/run``, op 1: write ``words``."""
-    body = {"op": OP_WRITE, "address": address, "data": list(words)}
+    """``POST /fpga/{id}/run``, op 1: write ``words`` (recorded with ``trace``)."""
+    body: dict[str, Any] = {"op": OP_WRITE, "address": address, "data": list(words)}
+    if trace:
+        body["trace"] = True
     return Call(
         "POST", f"/fpga/{fpga_id}/run", json=body, headers={SESSION_HEADER: str(session_id)}
     )
+
+
+def trace_start(fpga_id: int, session_id: uuid.UUID | str) -> Call:
+    """``POST /fpga/{id}/trace/start``: record the design and its bus from now on."""
+    return Call("POST", f"/fpga/{fpga_id}/trace/start", headers={SESSION_HEADER: str(session_id)})
+
+
+def trace_stop(fpga_id: int, session_id: uuid.UUID | str) -> Call:
+    """``POST /fpga/{id}/trace/stop``: end the recording in progress."""
+    return Call("POST", f"/fpga/{fpga_id}/trace/stop", headers={SESSION_HEADER: str(session_id)})
+
+
+def trace_info(fpga_id: int, trace_id: uuid.UUID) -> Call:
+    """``GET /fpga/{id}/traces/{trace_id}/info``: a recording's state."""
+    return Call("GET", f"/fpga/{fpga_id}/traces/{trace_id}/info")
+
+
+def trace(
+    fpga_id: int,
+    trace_id: uuid.UUID,
+    fmt: str = "fst",
+    signals: str | Sequence[str] | None = None,
+    cycles: str | tuple[int, int] | None = None,
+) -> Call:
+    """``GET /fpga/{id}/traces/{trace_id}``: a recording in ``fmt`` (fst, vcd, json,
+    wavedrom, svg), its ``signals`` (globs) over ``cycles`` (``"A-B"`` or ``(A, B)``)."""
+    params = {"format": fmt}
+    if signals:
+        params["signals"] = signals if isinstance(signals, str) else ",".join(signals)
+    if cycles is not None:
+        params["cycles"] = cycles if isinstance(cycles, str) else f"{cycles[0]}-{cycles[1]}"
+    return Call("GET", f"/fpga/{fpga_id}/traces/{trace_id}", params=params)
 
 
 def whoami() -> Call:

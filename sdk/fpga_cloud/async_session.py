@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Literal, Self, overload
 
 from fpga_cloud import api
 from fpga_cloud.errors import (
@@ -18,7 +18,7 @@ from fpga_cloud.errors import (
     NoActiveSession,
     WaitTimeout,
 )
-from fpga_cloud.models import RunResult, SessionInfo, Submitted
+from fpga_cloud.models import RunResult, SessionInfo, Submitted, TraceInfo
 from fpga_cloud.session import (
     RENEW_LOOK_S,
     RENEW_WAIT_S,
@@ -27,6 +27,7 @@ from fpga_cloud.session import (
     RUN_TIMEOUT_S,
 )
 from fpga_cloud.stream import AsyncBus
+from fpga_cloud.trace import AsyncTrace, AsyncTraced
 from fpga_cloud.transport import AsyncTransport
 
 if TYPE_CHECKING:
@@ -74,15 +75,52 @@ class AsyncSession:
     def __repr__(self) -> str:
         return f"AsyncSession(board={self.board}, id={self.id}, expires_at={self.expires_at})"
 
-    async def read(self, address: int, count: int = 1) -> list[int]:
+    @overload
+    async def read(
+        self, address: int, count: int = 1, *, trace: Literal[False] = False
+    ) -> list[int]: ...
+    @overload
+    async def read(self, address: int, count: int = 1, *, trace: Literal[True]) -> AsyncTraced: ...
+    async def read(
+        self, address: int, count: int = 1, *, trace: bool = False
+    ) -> list[int] | AsyncTraced:
         """Read ``count`` words from byte ``address`` (one run job); see ``Session.read``."""
-        return await self._run(api.run_read(self.board, self.id, address, count))
+        result = await self._run(api.run_read(self.board, self.id, address, count, trace))
+        return self._traced(result) if trace else result.data
 
-    async def write(self, address: int, words: int | Sequence[int]) -> None:
-        """Write one word or several at byte ``address`` (one run job)."""
-        await self._run(api.run_write(self.board, self.id, address, api.words_of(words)))
+    @overload
+    async def write(
+        self, address: int, words: int | Sequence[int], *, trace: Literal[False] = False
+    ) -> None: ...
+    @overload
+    async def write(
+        self, address: int, words: int | Sequence[int], *, trace: Literal[True]
+    ) -> AsyncTraced: ...
+    async def write(
+        self, address: int, words: int | Sequence[int], *, trace: bool = False
+    ) -> AsyncTraced | None:
+        """Write one word or several at byte ``address`` (one run job); see ``Session.write``."""
+        call = api.run_write(self.board, self.id, address, api.words_of(words), trace)
+        result = await self._run(call)
+        return self._traced(result) if trace else None
 
-    async def _run(self, call: api.Call) -> list[int]:
+    def _traced(self, result: RunResult) -> AsyncTraced:
+        assert result.trace_id is not None
+        return AsyncTraced(result.data, AsyncTrace(self._transport, self.board, result.trace_id))
+
+    async def trace_start(self) -> AsyncTrace:
+        """Record the design and its bus from now on; see ``Session.trace_start``."""
+        response = await self._transport.send(api.trace_start(self.board, self.id))
+        info = api.decode(response.content, TraceInfo)
+        return AsyncTrace(self._transport, self.board, info.trace_id)
+
+    async def trace_stop(self) -> AsyncTrace:
+        """End the recording in progress; see ``Session.trace_stop``."""
+        response = await self._transport.send(api.trace_stop(self.board, self.id))
+        info = api.decode(response.content, TraceInfo)
+        return AsyncTrace(self._transport, self.board, info.trace_id)
+
+    async def _run(self, call: api.Call) -> RunResult:
         queued = api.decode((await self._transport.send(call)).content, Submitted)
         deadline = time.monotonic() + RUN_TIMEOUT_S
         delay = RESULT_FIRST_S
@@ -98,7 +136,7 @@ class AsyncSession:
             result = api.decode(response.content, RunResult)
             if not result.ok:
                 raise BusError(f"run job {queued.job_id} failed: {result.error or 'no reason'}")
-            return result.data
+            return result
 
     def stream(self, timeout: float = 30.0) -> AsyncBus:
         """The Wishbone stream: ``async with session.stream() as bus: await bus.read(0)``."""

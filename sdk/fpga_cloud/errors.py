@@ -14,30 +14,17 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from fpga_cloud.models import JobInfo
-
-
-class FpgaCloudError(Exception):
-    """Base of every error the SDK raises.
-
-    Attributes:
-        code: machine-readable error code (the service's, or one of the SDK's own such as
-            ``"unreachable"`` or ``"job_failed"``).
-        message: human-readable text, safe to show.
-        status: the HTTP status of the answer, or ``None`` when there was no HTTP answer.
-    """
-
-    code: str = "error"
-
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
-        self.status = status
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message}"
+# The SDK's own errors (raised without an error code of the service's), re-exported: every
+# error of the SDK is importable from this module.
+from fpga_cloud.failures import BusError as BusError
+from fpga_cloud.failures import ConfigError as ConfigError
+from fpga_cloud.failures import FpgaCloudError as FpgaCloudError
+from fpga_cloud.failures import JobFailed as JobFailed
+from fpga_cloud.failures import NoIdleBoard as NoIdleBoard
+from fpga_cloud.failures import StreamClosed as StreamClosed
+from fpga_cloud.failures import TraceFailed as TraceFailed
+from fpga_cloud.failures import Unreachable as Unreachable
+from fpga_cloud.failures import WaitTimeout as WaitTimeout
 
 
 class ApiError(FpgaCloudError):
@@ -144,6 +131,41 @@ class SessionExpired(ApiError):
 
     code = "session_expired"
     status_code = 409
+
+
+class TraceUnavailable(ApiError):
+    """The board cannot record waveforms: a real board (traces need a virtual board)."""
+
+    code = "trace_unavailable"
+    status_code = 409
+
+
+class TraceInProgress(ApiError):
+    """The board is recording already (one recording at a time)."""
+
+    code = "trace_in_progress"
+    status_code = 409
+
+
+class TraceNotRecording(ApiError):
+    """Nothing is being recorded on the board (or its end is on its way)."""
+
+    code = "trace_not_recording"
+    status_code = 409
+
+
+class TraceNotReady(ApiError):
+    """The trace is still being recorded, or its recording failed."""
+
+    code = "trace_not_ready"
+    status_code = 409
+
+
+class TraceNotFound(ApiError):
+    """No such trace for this key, or it expired from the trace store."""
+
+    code = "trace_not_found"
+    status_code = 404
 
 
 class JobNotFound(ApiError):
@@ -309,6 +331,7 @@ ERRORS: dict[str, type[ApiError]] = {
         AddressOutOfRange, BadRequest, MethodNotAllowed, RequestTimeout, PayloadTooLarge,
         UriTooLong, UnsupportedMediaType, HeadersTooLarge, RateLimited, TooManyConnections,
         InternalError, GithubUnavailable, Unavailable, NatsUnavailable, BoardBusy,
+        TraceUnavailable, TraceInProgress, TraceNotRecording, TraceNotReady, TraceNotFound,
     )
 }  # fmt: skip
 
@@ -329,53 +352,3 @@ def from_body(status: int, body: Any, retry_after: float | None = None) -> ApiEr
         text = message if isinstance(message, str) else detail["error"]
         return api_error(detail["error"], text, status, retry_after)
     return api_error(f"http_{status}", f"the service answered HTTP {status}", status, retry_after)
-
-
-class Unreachable(FpgaCloudError):
-    """The service could not be reached (refused, timed out, or the connection broke)."""
-
-    code = "unreachable"
-
-
-class ConfigError(FpgaCloudError):
-    """The SDK is missing its settings (no API key) or its config file is unreadable."""
-
-    code = "config_error"
-
-
-class JobFailed(FpgaCloudError):
-    """A job ended without completing (a build that failed, a cancelled job).
-
-    Attributes:
-        job: the job as the service shows it at its end (``job.error`` says why).
-    """
-
-    code = "job_failed"
-
-    def __init__(self, message: str, job: JobInfo) -> None:
-        super().__init__(message)
-        self.job = job
-
-
-class WaitTimeout(FpgaCloudError, TimeoutError):
-    """A wait for a job or a result ran past its timeout; the job goes on."""
-
-    code = "timeout"
-
-
-class NoIdleBoard(FpgaCloudError):
-    """``submit`` without a board found none idle (or each it tried was taken first)."""
-
-    code = "no_idle_board"
-
-
-class BusError(FpgaCloudError):
-    """A Wishbone access failed on the board (bus or link error); the session goes on."""
-
-    code = "bus_error"
-
-
-class StreamClosed(FpgaCloudError):
-    """The Wishbone stream was closed by the service (session ended, key revoked...)."""
-
-    code = "stream_closed"

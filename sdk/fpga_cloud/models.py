@@ -99,6 +99,8 @@ class Submitted(msgspec.Struct, frozen=True, kw_only=True):
     fpga_id: int | None
     status: str = "queued"
     position: int | None = None
+    trace_id: uuid.UUID | None = None
+    """A traced run's recording."""
 
 
 class RunResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -106,6 +108,28 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
 
     ok: bool
     data: list[int]
+    error: str | None = None
+    trace_id: uuid.UUID | None = None
+    """The run's waveform recording, when it was traced."""
+
+
+class TraceInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """A waveform recording of a virtual board: its state and what it holds."""
+
+    trace_id: uuid.UUID
+    fpga_id: int
+    status: str
+    """``recording``, ``recorded`` or ``failed``."""
+    requested_at: datetime
+    updated_at: datetime
+    job_id: uuid.UUID | None = None
+    sha256: str | None = None
+    size: int | None = None
+    first_cycle: int | None = None
+    last_cycle: int | None = None
+    stop_reason: str | None = None
+    """``transaction``, ``stopped``, ``cycle_cap``, ``byte_cap``, ``session_ended`` or
+    ``finished``."""
     error: str | None = None
 
 

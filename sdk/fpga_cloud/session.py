@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Literal, Self, overload
 
 from fpga_cloud import api
 from fpga_cloud.errors import (
@@ -17,8 +17,9 @@ from fpga_cloud.errors import (
     NoActiveSession,
     WaitTimeout,
 )
-from fpga_cloud.models import RunResult, SessionInfo, Submitted
+from fpga_cloud.models import RunResult, SessionInfo, Submitted, TraceInfo
 from fpga_cloud.stream import Bus
+from fpga_cloud.trace import Trace, Traced
 from fpga_cloud.transport import SyncTransport
 
 if TYPE_CHECKING:
@@ -79,21 +80,67 @@ class Session:
     def __repr__(self) -> str:
         return f"Session(board={self.board}, id={self.id}, expires_at={self.expires_at})"
 
-    def read(self, address: int, count: int = 1) -> list[int]:
+    @overload
+    def read(self, address: int, count: int = 1, *, trace: Literal[False] = False) -> list[int]: ...
+    @overload
+    def read(self, address: int, count: int = 1, *, trace: Literal[True]) -> Traced: ...
+    def read(self, address: int, count: int = 1, *, trace: bool = False) -> list[int] | Traced:
         """Read ``count`` words from byte ``address`` of the design's window (one run job).
+
+        With ``trace`` (virtual boards) the transaction is recorded, and a :class:`Traced`
+        comes back: its ``data``, and ``trace(fmt, signals=..., cycles=...)``.
 
         Raises:
             AddressOutOfRange: past the window, or not 4-byte aligned.
             NotSessionOwner, SessionExpired, FpgaNotReserved: the session is not usable.
+            TraceUnavailable, TraceInProgress: ``trace`` on a real board, or while recording.
             BusError: the access failed on the board.
         """
-        return self._run(api.run_read(self.board, self.id, address, count))
+        result = self._run(api.run_read(self.board, self.id, address, count, trace))
+        return self._traced(result) if trace else result.data
 
-    def write(self, address: int, words: int | Sequence[int]) -> None:
-        """Write one word or several at byte ``address`` (one run job); raises as ``read``."""
-        self._run(api.run_write(self.board, self.id, address, api.words_of(words)))
+    @overload
+    def write(
+        self, address: int, words: int | Sequence[int], *, trace: Literal[False] = False
+    ) -> None: ...
+    @overload
+    def write(
+        self, address: int, words: int | Sequence[int], *, trace: Literal[True]
+    ) -> Traced: ...
+    def write(
+        self, address: int, words: int | Sequence[int], *, trace: bool = False
+    ) -> Traced | None:
+        """Write one word or several at byte ``address`` (one run job); as ``read``."""
+        call = api.run_write(self.board, self.id, address, api.words_of(words), trace)
+        result = self._run(call)
+        return self._traced(result) if trace else None
 
-    def _run(self, call: api.Call) -> list[int]:
+    def _traced(self, result: RunResult) -> Traced:
+        assert result.trace_id is not None
+        return Traced(result.data, Trace(self._transport, self.board, result.trace_id))
+
+    def trace_start(self) -> Trace:
+        """Record the design and its bus from now on (one recording at a time), until
+        :meth:`trace_stop`, a cap or the end of the session.
+
+        Raises:
+            TraceUnavailable: a real board. TraceInProgress: it records already.
+        """
+        response = self._transport.send(api.trace_start(self.board, self.id))
+        info = api.decode(response.content, TraceInfo)
+        return Trace(self._transport, self.board, info.trace_id)
+
+    def trace_stop(self) -> Trace:
+        """End the recording in progress; ``get`` on the result waits until it is stored.
+
+        Raises:
+            TraceNotRecording: nothing records (a cap may have ended it: see ``info``).
+        """
+        response = self._transport.send(api.trace_stop(self.board, self.id))
+        info = api.decode(response.content, TraceInfo)
+        return Trace(self._transport, self.board, info.trace_id)
+
+    def _run(self, call: api.Call) -> RunResult:
         queued = api.decode(self._transport.send(call).content, Submitted)
         deadline = time.monotonic() + RUN_TIMEOUT_S
         delay = RESULT_FIRST_S
@@ -109,7 +156,7 @@ class Session:
             result = api.decode(response.content, RunResult)
             if not result.ok:
                 raise BusError(f"run job {queued.job_id} failed: {result.error or 'no reason'}")
-            return result.data
+            return result
 
     def stream(self, timeout: float = 30.0) -> Bus:
         """The Wishbone stream for this session: ``with session.stream() as bus: bus.read(0)``.

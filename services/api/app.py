@@ -40,6 +40,7 @@ from services.api.routes_health import health, metrics
 from services.api.routes_jobs import JobsController
 from services.api.routes_session import SessionController
 from services.api.routes_stream import wishbone_stream
+from services.api.routes_traces import TracesController
 from services.audit.notary import Notary
 from services.auth.issuer import KeyIssuer
 from services.auth.ratelimit import RateLimiter
@@ -95,6 +96,7 @@ def create_app(
             FarmController,
             JobsController,
             SessionController,
+            TracesController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[

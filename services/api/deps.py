@@ -13,7 +13,7 @@ from events.settings import Settings
 from events.store import EventStore
 from projections.keyring import KeyRing
 from projections.runner import ProjectionRunner
-from projections.views import BoardView, JobView
+from projections.views import BoardView, JobView, TraceView
 from services.api.commands import CommandBus
 from services.api.dispatcher import Dispatcher
 from services.api.idempotency import Idempotency
@@ -23,7 +23,8 @@ from services.audit.notary import Notary
 from services.auth.caller import Caller
 from services.auth.issuer import KeyIssuer
 from services.auth.ratelimit import RateLimiter
-from services.domain.errors import InvalidRequest, JobNotFound, Unauthorized
+from services.domain.errors import InvalidRequest, JobNotFound, TraceNotFound, Unauthorized
+from services.traces.cache import WaveformCache
 
 T = TypeVar("T")
 
@@ -44,6 +45,8 @@ class Services:
     metrics: ApiMetrics
     instance_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     """This API process, as named in the streams it serves (``StreamOpened.api_instance``)."""
+    waveforms: WaveformCache = field(default_factory=WaveformCache)
+    """Recordings read back lately (served in several forms)."""
 
 
 def services(request: Request[Any, Any, Any]) -> Services:
@@ -72,6 +75,20 @@ def job_or_404(svc: Services, fpga_id: int, job_id: str, caller: Caller) -> JobV
     if job is None or job.fpga_id != fpga_id or not (caller.admin or job.owner == caller.owner):
         raise JobNotFound(f"Job {job_id} not found on FPGA {fpga_id}.")
     return job
+
+
+def trace_or_404(svc: Services, fpga_id: int, trace_id: str, caller: Caller) -> TraceView:
+    """The trace, if it is of this board and ``caller`` owns it or is an admin (another key's
+    trace is reported missing, like a job)."""
+    try:
+        key = uuid.UUID(trace_id)
+    except ValueError:
+        raise TraceNotFound(f"Trace {trace_id} not found on FPGA {fpga_id}.") from None
+    trace = svc.runner.views.traces.get(key)
+    visible = trace is not None and (caller.admin or trace.owner == caller.owner)
+    if trace is None or not visible or trace.fpga_id != fpga_id:
+        raise TraceNotFound(f"Trace {trace_id} not found on FPGA {fpga_id}.")
+    return trace
 
 
 async def strict_body(request: Request[Any, Any, Any], kind: type[T]) -> T:

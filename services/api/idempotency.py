@@ -99,7 +99,15 @@ def queued(
     job = jobs.get(job_id)
     if job is None or job.fpga_id is None:
         return None
-    return answer(job_id=job_id, fpga_id=job.fpga_id)
+    return answer(job_id=job_id, fpga_id=job.fpga_id, status="queued")
+
+
+def queued_run(jobs: Mapping[uuid.UUID, JobView], job_id: uuid.UUID) -> RunResponse | None:
+    """:func:`queued` for a run: with its recording's id when it was traced."""
+    answer, job = queued(jobs, job_id, RunResponse), jobs.get(job_id)
+    if answer is None or job is None:
+        return None
+    return msgspec.structs.replace(answer, trace_id=job.trace_id)
 
 
 class Idempotency:

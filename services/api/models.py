@@ -9,7 +9,7 @@ from typing import Annotated
 import msgspec
 
 from events.jobs import JobStatus, JobType
-from projections.views import BoardHealth, BoardState
+from projections.views import BoardHealth, BoardState, TraceStatus
 
 
 class RunRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -25,6 +25,13 @@ class RunRequest(msgspec.Struct, forbid_unknown_fields=True):
     count: Annotated[
         int, msgspec.Meta(description="Number of 32-bit words to read (read only)")
     ] = 1
+    trace: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Record a waveform of the transaction (virtual boards): the result "
+            "carries its trace_id"
+        ),
+    ] = False
 
 
 class SessionResponse(msgspec.Struct):
@@ -74,16 +81,47 @@ class SubmitResponse(msgspec.Struct):
     status: JobStatus = "queued"
 
 
-class RunResponse(msgspec.Struct):
+class RunResponse(msgspec.Struct, omit_defaults=True):
+    # omit_defaults: trace_id appears only for a traced run; every other field always does.
     job_id: uuid.UUID
     fpga_id: int
-    status: JobStatus = "queued"
+    status: JobStatus
+    trace_id: uuid.UUID | None = None
+    """The recording of the transaction, when one was asked for (``"trace": true``)."""
 
 
-class RunResultResponse(msgspec.Struct):
+class RunResultResponse(msgspec.Struct, omit_defaults=True):
+    # omit_defaults: trace_id appears only for a traced run; every other field always does.
     ok: bool
     data: list[int]
+    error: str | None
+    trace_id: uuid.UUID | None = None
+    """The recording of the transaction (``GET /fpga/{id}/traces/{trace_id}``), if traced."""
+
+
+class TraceResponse(msgspec.Struct):
+    """A waveform recording: its state and, once recorded, what it holds."""
+
+    trace_id: uuid.UUID
+    fpga_id: int
+    status: TraceStatus
+    """``recording``, ``recorded`` or ``failed``."""
+    requested_at: datetime
+    updated_at: datetime
+    job_id: uuid.UUID | None = None
+    """The traced run, for a recording of one transaction."""
+    sha256: str | None = None
+    """SHA-256 of the FST file (the trace bucket's name for it)."""
+    size: int | None = None
+    """Bytes of the FST file."""
+    first_cycle: int | None = None
+    """The board's clock cycle (since its simulation started) the recording began at."""
+    last_cycle: int | None = None
+    stop_reason: str | None = None
+    """Why it stopped: ``transaction``, ``stopped``, ``cycle_cap``, ``byte_cap``,
+    ``session_ended`` or ``finished``."""
     error: str | None = None
+    """Why it failed."""
 
 
 class HealthResponse(msgspec.Struct):

@@ -9,7 +9,8 @@ from services.api.models import ErrorEnvelope, HealthResponse
 _WHY = {
     401: "Missing, unknown or revoked X-API-Key (`unauthorized`)",
     403: "Not this key's session (`not_session_owner`), or not allowed (`forbidden`)",
-    404: "No such job for this key (`job_not_found`) or no session (`no_active_session`)",
+    404: "No such job or trace for this key (`job_not_found`, `trace_not_found`) or no "
+    "session (`no_active_session`)",
     409: "Not allowed in the board's or job's current state (the error code says which)",
     413: "The upload is larger than the limit (`payload_too_large`)",
     422: "Invalid input (`validation_error`, `address_out_of_range`)",

@@ -24,7 +24,7 @@ from services.api.deps import (
     strict_body,
 )
 from services.api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from services.api.idempotency import queued
+from services.api.idempotency import queued, queued_run
 from services.api.models import (
     FPGASummary,
     RunRequest,
@@ -153,7 +153,7 @@ class FpgaController(Controller):
         "/{fpga_id:int}/run",
         status_code=HTTP_202_ACCEPTED,
         responses=errors(403, 409, 422, 503),
-        summary="Queue a Wishbone read or write on the reserved FPGA",
+        summary="Queue a Wishbone read or write on the reserved FPGA (optionally recorded)",
     )
     async def run(
         self, request: Request[Any, Any, Any], fpga_id: FromPath[int], data: JSONBody[RunRequest]
@@ -175,14 +175,17 @@ class FpgaController(Controller):
                 address=data.address,
                 data=data.data if data.op == OP_WRITE else [],
                 count=data.count if data.op == OP_READ else len(data.data),
+                trace_id=uuid.uuid4() if data.trace else None,
             )
             await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
-            return RunResponse(job_id=job_id, fpga_id=fpga_id)
+            return RunResponse(
+                job_id=job_id, fpga_id=fpga_id, status="queued", trace_id=cmd.trace_id
+            )
 
         fingerprint = f"run {fpga_id} {session} {msgspec.json.encode(data).decode()}"
         return await svc.idempotency.run(
             request, owner, fingerprint, HTTP_202_ACCEPTED, run,
-            applied=lambda job_id: queued(svc.runner.views.jobs, job_id, RunResponse),
+            applied=lambda job_id: queued_run(svc.runner.views.jobs, job_id),
         )  # fmt: skip
 
     @post(

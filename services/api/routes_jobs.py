@@ -93,9 +93,12 @@ class JobsController(Controller):
             )
         if job.result is None:
             if job.status in ("failed", "cancelled"):
-                return RunResultResponse(ok=False, data=[], error=job.error or job.status)
+                error = job.error or job.status
+                return RunResultResponse(ok=False, data=[], error=error, trace_id=job.trace_id)
             raise JobNotComplete(f"Job {job.job_id} is {job.status}, not complete.")
-        return RunResultResponse(ok=job.result.ok, data=job.result.data, error=job.result.error)
+        return RunResultResponse(
+            ok=job.result.ok, data=job.result.data, error=job.result.error, trace_id=job.trace_id
+        )
 
     @delete(
         "/{job_id:str}",

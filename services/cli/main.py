@@ -83,7 +83,8 @@ def cmd_streams(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     url = _need_nats(settings)
-    _run(provision_streams(url, tool_credentials(ADMIN_USER, settings), settings.stream_replicas))
+    admin = tool_credentials(ADMIN_USER, settings)
+    _run(provision_streams(url, admin, settings.stream_replicas, settings))
     print(f"streams and buckets ready on {url}")
     return 0
 

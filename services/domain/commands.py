@@ -41,6 +41,27 @@ class Run(msgspec.Struct, frozen=True, kw_only=True):
     count: int
     now: datetime | None = None
     """The clock the lease is checked and renewed with (None: neither)."""
+    trace_id: uuid.UUID | None = None
+    """Record the transaction as this trace (a virtual board only)."""
+
+
+class StartTrace(msgspec.Struct, frozen=True, kw_only=True):
+    """Start recording the board's user slot (one recording at a time, a virtual board)."""
+
+    fpga_id: int
+    trace_id: uuid.UUID
+    owner: str
+    session_id: str | None
+    now: datetime | None = None
+
+
+class StopTrace(msgspec.Struct, frozen=True, kw_only=True):
+    """End the recording in progress."""
+
+    fpga_id: int
+    owner: str
+    session_id: str | None
+    now: datetime | None = None
 
 
 class Reset(msgspec.Struct, frozen=True, kw_only=True):
@@ -118,4 +139,15 @@ class CancelWaiting(msgspec.Struct, frozen=True, kw_only=True):
     reason: str = ""
 
 
-Command = Submit | Run | Reset | Release | Cancel | OpenStream | Expire | SetAvailability
+Command = (
+    Submit
+    | Run
+    | Reset
+    | Release
+    | Cancel
+    | OpenStream
+    | Expire
+    | SetAvailability
+    | StartTrace
+    | StopTrace
+)

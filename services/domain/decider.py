@@ -16,9 +16,11 @@ from events.types import (
     SessionExpired,
     SessionReleased,
     StreamOpened,
+    TraceRequested,
+    TraceStopRequested,
 )
 from events.wire import OP_WRITE
-from projections.views import BoardView, JobView, SessionView
+from projections.views import TRACEABLE_DRIVER, BoardView, JobView, SessionView
 from services.domain.commands import (
     Cancel,
     Command,
@@ -28,6 +30,8 @@ from services.domain.commands import (
     Reset,
     Run,
     SetAvailability,
+    StartTrace,
+    StopTrace,
     Submit,
 )
 from services.domain.errors import (
@@ -45,6 +49,9 @@ from services.domain.errors import (
     NoActiveSession,
     NotSessionOwner,
     SessionExpiredError,
+    TraceInProgress,
+    TraceNotRecording,
+    TraceUnavailable,
 )
 
 RESETTABLE = frozenset({"reserved", "error"})
@@ -85,9 +92,13 @@ def decide(command: Command, board: BoardView, job: JobView | None = None) -> Bo
                 max_session_seconds=command.max_session_seconds,
             )
         case Run():
+            if command.trace_id is not None:
+                _check_traceable(board)
             session = _owned_session(board, command.owner, command.session_id)
             _check_lease(board, session, command.now)
             _check_window(command, board)
+            if command.trace_id is not None:
+                _check_not_recording(board)
             return RunQueued(
                 fpga_id=fpga_id,
                 job_id=command.job_id,
@@ -98,7 +109,28 @@ def decide(command: Command, board: BoardView, job: JobView | None = None) -> Bo
                 count=command.count,
                 session_id=session.session_id,
                 lease_expires_at=_renewed(session, command.now),
+                trace_id=command.trace_id,
             )
+        case StartTrace():
+            _check_traceable(board)
+            session = _owned_session(board, command.owner, command.session_id)
+            _check_lease(board, session, command.now)
+            _check_not_recording(board)
+            return TraceRequested(
+                fpga_id=fpga_id,
+                trace_id=command.trace_id,
+                owner=command.owner,
+                session_id=session.session_id,
+            )
+        case StopTrace():
+            _owned_session(board, command.owner, command.session_id)
+            if board.recording is None:
+                raise TraceNotRecording(f"FPGA {fpga_id} is not recording.")
+            if board.recording_stopping:
+                raise TraceNotRecording(
+                    f"FPGA {fpga_id}'s recording {board.recording} is ending already."
+                )
+            return TraceStopRequested(fpga_id=fpga_id, trace_id=board.recording, by=command.owner)
         case Reset():
             if board.state not in RESETTABLE:
                 raise FpgaNotResettable(
@@ -218,6 +250,24 @@ def _renewed(session: SessionView, now: datetime | None) -> datetime | None:
     if session.ends_by is not None:
         until = min(until, session.ends_by)
     return until if until != session.expires_at else None
+
+
+def _check_traceable(board: BoardView) -> None:
+    """The board records waveforms: a virtual board (whoever asks: its kind is public)."""
+    if board.driver != TRACEABLE_DRIVER:
+        raise TraceUnavailable(
+            f"FPGA {board.fpga_id} is a real board ({board.driver}): waveform traces need a "
+            "virtual board, whose design runs as RTL in a simulator."
+        )
+
+
+def _check_not_recording(board: BoardView) -> None:
+    """One recording at a time."""
+    if board.recording is not None:
+        raise TraceInProgress(
+            f"FPGA {board.fpga_id} is recording already (trace {board.recording}); stop it "
+            "first, or read the transaction in that recording."
+        )
 
 
 def _check_window(run: Run, board: BoardView) -> None:

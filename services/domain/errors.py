@@ -141,3 +141,35 @@ class LeaseNotExpired(DomainError):
     """Internal: an expiry was decided against a session that is gone or still leased."""
 
     code = "lease_not_expired"
+
+
+class TraceUnavailable(DomainError):
+    """The board cannot record waveforms: a real board (traces need a virtual board)."""
+
+    code = "trace_unavailable"
+
+
+class TraceInProgress(DomainError):
+    """A recording is in progress on the board (one at a time)."""
+
+    code = "trace_in_progress"
+
+
+class TraceNotRecording(DomainError):
+    """Nothing is being recorded on the board (or its end is already on its way)."""
+
+    code = "trace_not_recording"
+
+
+class TraceNotFound(DomainError):
+    """No such trace for this caller (another key's traces are reported missing), or it
+    expired from the trace bucket."""
+
+    status_code = 404
+    code = "trace_not_found"
+
+
+class TraceNotReady(DomainError):
+    """The trace is still being recorded, or its recording failed."""
+
+    code = "trace_not_ready"

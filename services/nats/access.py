@@ -147,7 +147,7 @@ async def start_nats(settings: Settings, port: int) -> NatsAccess:
         access = NatsAccess(server.url, server, host.user, passwords)
         admin = access.credentials(ADMIN_USER)
     try:
-        await provision_streams(access.url, admin, settings.stream_replicas)
+        await provision_streams(access.url, admin, settings.stream_replicas, settings)
     except BaseException:
         if access.server is not None:
             await access.server.stop()
@@ -155,10 +155,12 @@ async def start_nats(settings: Settings, port: int) -> NatsAccess:
     return access
 
 
-async def provision_streams(url: str, admin: NatsCredentials | None, replicas: int) -> None:
+async def provision_streams(
+    url: str, admin: NatsCredentials | None, replicas: int, settings: Settings | None = None
+) -> None:
     """Create or update every stream and bucket, as ``admin``."""
     nc = await connect(url, admin, name="fpga-cloud streams")
     try:
-        await provision(nc.jetstream(), replicas)
+        await provision(nc.jetstream(), replicas, settings)
     finally:
         await nc.close()

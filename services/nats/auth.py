@@ -6,12 +6,13 @@ account, with no users. The users:
 - ``admin``: everything; creates and updates the streams and buckets (``fpga-cloud up``,
   ``fpga-cloud streams``); tests.
 - ``api``: appends command events to any board, extends the audit chain, writes key lifecycle
-  events, stores uploaded designs, sends Wishbone frames to the boards, reads every stream.
+  events, stores uploaded designs, sends Wishbone frames to the boards, reads every stream and
+  the waveform recordings.
 - ``projections``: read-only. Folds the streams into views (the API process's second
   connection), replays history (``fpga-cloud replay``, ``audit verify``), watches events live.
 - ``hwbridge-<host>``: one per hwbridge host; appends board and log events and answers
   Wishbone frames for its own boards only, reads the board stream and the designs, shares the
-  build cache.
+  build cache, stores its boards' waveform recordings.
 
 Nobody but ``admin`` may create, update, delete or purge a stream or delete a message; the others
 only create consumers on the streams they may read. Passwords are never in these files:
@@ -53,6 +54,7 @@ from events.subjects import (
     KEY_SUBJECT_ROOT,
     LOG_STREAM,
     LOG_SUBJECT_ROOT,
+    TRACE_BUCKET,
     WISHBONE_SUBJECT_ROOT,
     all_api_presence,
     all_farm_filter,
@@ -204,10 +206,10 @@ def api_permissions() -> Permissions:
                 (f"$KV.{IDEMPOTENCY_BUCKET}.>", *_read_stream(kv_stream(IDEMPOTENCY_BUCKET))),
             ),
             Grant(
-                "read the streams and the designs",
+                "read the streams, the designs and the waveform recordings",
                 (
                     *_read_streams(BOARD_STREAM, LOG_STREAM, AUDIT_STREAM, KEY_STREAM),
-                    *_read_buckets(DESIGN_BUCKET),
+                    *_read_buckets(DESIGN_BUCKET, TRACE_BUCKET),
                 ),
             ),
             _ACCOUNT_INFO,
@@ -246,12 +248,13 @@ def hwbridge_permissions(host: str, fpga_ids: Iterable[int]) -> Permissions:
             Grant("events of its own boards", _boards(ids, f"{BOARD_SUBJECT_ROOT}.{{n}}.*")),
             Grant("job logs of its own boards", _boards(ids, f"{LOG_SUBJECT_ROOT}.{{n}}.*")),
             Grant("store builds in the shared cache", _write_bucket(BUILD_BUCKET)),
+            Grant("store waveform recordings", _write_bucket(TRACE_BUCKET)),
             Grant(
-                "read the board stream, the designs and the build cache",
+                "read the board stream, the designs, the build cache and the recordings",
                 (
                     *_read_stream(BOARD_STREAM),
                     f"{_JS}.STREAM.INFO.{LOG_STREAM}",
-                    *_read_buckets(DESIGN_BUCKET, BUILD_BUCKET),
+                    *_read_buckets(DESIGN_BUCKET, BUILD_BUCKET, TRACE_BUCKET),
                 ),
             ),
             _ACCOUNT_INFO,

@@ -43,7 +43,7 @@ BACKENDS = {
         toolchain_space=False,
         sources=(
             *_SHARED, "build/backends/virtual.py", "build/backends/virtual_soc.py",
-            "virtual/constants.py", "virtual/sim_modules/**/*.c",
+            "virtual/constants.py", "virtual/sim_modules/**/*.c", "virtual/sim_core/*.cpp",
         ),
         kit=True,
     ),

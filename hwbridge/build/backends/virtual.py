@@ -5,9 +5,10 @@ hand: LiteX's ``add_uartbone`` wants UART pins), and the user's design is the wr
 (:mod:`hwbridge.build.backends.soc`). Since the SoC is the same for every design, everything
 that does not depend on the design is built once per host into a **kit** (:func:`build_kit`):
 the SoC's Verilog and C++ glue (LiteX), the simulator's C core and its two sim modules, the
-Verilator runtime and a precompiled header of it. A design's build (:func:`build`) imports no
-LiteX: it Verilates the kit's SoC with the wrapper and the design, compiles the one unit that
-depends on them, and links it with the kit's objects.
+Verilator runtime (FST tracing compiled in, switched on at run time by the SoC: see
+``hwbridge/virtual/sim_core/tracer.cpp``) and a precompiled header of it. A design's build
+(:func:`build`) imports no LiteX: it Verilates the kit's SoC with the wrapper and the design,
+compiles the one unit that depends on them, and links it with the kit's objects.
 
 A combinational loop in the design is an error (``UNOPTFLAT``), not a simulation that never
 settles. Imports LiteX only to build a kit, in the build child.
@@ -31,28 +32,32 @@ from hwbridge.build.netlist import Netlist
 from hwbridge.build.wrapper import FILE as WRAPPER_FILE
 from hwbridge.build.wrapper import wrapper_verilog
 from hwbridge.virtual.artifact import SIM_MODULES, SimArtifact
-from hwbridge.virtual.constants import SYS_CLK_FREQ
+from hwbridge.virtual.constants import SYS_CLK_FREQ, TRACE_CONTROL_ADDRESS
 
 KIT_FILE = "kit.json"
 #: Port written into the template sim_config.js; every simulator instance rewrites it.
 PLACEHOLDER_PORT = 1
 OUR_SIM_MODULES = Path(__file__).resolve().parents[2] / "virtual" / "sim_modules"
+#: Our Verilator glue in place of LiteX's ``veril.cpp``: the tracer the SoC switches.
+TRACER = Path(__file__).resolve().parents[2] / "virtual" / "sim_core" / "tracer.cpp"
 #: The SoC's files a simulator build reads from the kit (besides ``*.init``).
 GATEWARE_FILES = ("sim.v", "sim_init.cpp", "sim_header.h", "sim_config.js")
 #: The LiteX simulator core's C files, compiled once into the kit.
 CORE_OBJECTS = ("libdylib.o", "modules.o", "pads.o", "parse.o", "sim.o")
 #: C++ objects of a simulator that do not depend on the design (the last two include the
 #: model's top-level header, which is the same for every design: checked per build).
-RUNTIME_OBJECTS = ("verilated.o", "verilated_vcd_c.o", "verilated_threads.o")
-GLUE_OBJECTS = ("veril.o", "sim_init.o")
+RUNTIME_OBJECTS = ("verilated.o", "verilated_fst_c.o", "verilated_threads.o")
+GLUE_OBJECTS = ("tracer.o", "sim_init.o")
 PCH = "verilated_pch.h"
 #: Optimisation of the design's C++: -O1 compiles in about half the time of -Os/-O2 and the
 #: simulator runs as fast (measured: ``make bench``); no debug information to write.
 OPT = "-O1"
 CFLAGS = f"-g0 -Wall {OPT}"
 LDFLAGS = "-lpthread -Wl,--no-as-needed -ljson-c -lz -lm -lstdc++ -Wl,--no-as-needed -ldl -levent"
+#: FST tracing compiled in: what it costs while nothing records is measured by ``make bench``.
+TRACE_FLAGS = ["--trace-fst"]
 VERILATOR_FLAGS = [
-    "-Wno-fatal", "-O3", "--top-module", "sim", "--exe", "-DPRINTF_COND=0", "--trace",
+    "-Wno-fatal", "-O3", "--top-module", "sim", "--exe", "-DPRINTF_COND=0",
     "--unroll-count", "256", "--output-split", "5000", "--output-split-cfuncs", "500",
     "--output-split-ctrace", "500", "-Wno-BLKANDNBLK", "-Wno-WIDTH", "-Wno-COMBDLY",
     "-Wno-CASEINCOMPLETE", "--relative-includes",
@@ -122,15 +127,20 @@ def _core() -> Path:
 
 
 def _verilate(
-    workdir: Path, kit: Path, sources: list[Path], cflags: str, memory: int | None
+    workdir: Path,
+    kit: Path,
+    sources: list[Path],
+    cflags: str,
+    memory: int | None,
+    trace: bool = True,
 ) -> None:
     """Verilate the kit's SoC with ``sources`` into ``workdir/obj_dir``."""
     core = _core()
-    argv = ["verilator", *VERILATOR_FLAGS, "-Mdir", "obj_dir"]
+    argv = ["verilator", *VERILATOR_FLAGS, *(TRACE_FLAGS if trace else []), "-Mdir", "obj_dir"]
     argv += ["-CFLAGS", f"{CFLAGS} -I{core} -I{kit / 'gateware'} {cflags}", "-LDFLAGS", LDFLAGS]
     for source in (kit / "gateware" / "sim.v", *sources):
         argv += ["--cc", str(source)]
-    argv += [str(kit / "gateware" / "sim_init.cpp"), str(core / "veril.cpp"), *CORE_OBJECTS]
+    argv += [str(kit / "gateware" / "sim_init.cpp"), str(TRACER), *CORE_OBJECTS]
     _check(_run(argv, workdir, memory))
 
 
@@ -163,9 +173,19 @@ def build_kit(kit: Path, memory: int | None) -> int:
     """Build everything a design's simulator needs that does not depend on the design."""
     protocol.stage("kit")
     try:
-        from hwbridge.build.backends.virtual_soc import UART_SIM_MODULE, generate
+        from hwbridge.build.backends.virtual_soc import (
+            UART_SIM_MODULE,
+            generate,
+            trace_control_address,
+        )
 
         gateware = generate(kit / "soc", PLACEHOLDER_PORT)
+        control = trace_control_address(kit / "soc")
+        if control != TRACE_CONTROL_ADDRESS:
+            raise CompileError(
+                f"LiteX put the trace control CSR at 0x{control:x}, not at 0x"
+                f"{TRACE_CONTROL_ADDRESS:x} (hwbridge.virtual.constants): update the constant"
+            )
         (kit / "gateware").mkdir()
         for name in GATEWARE_FILES:
             shutil.copy2(gateware / name, kit / "gateware" / name)
@@ -208,7 +228,7 @@ def build_kit(kit: Path, memory: int | None) -> int:
         shutil.copy2(ref / "obj_dir" / "Vsim.h", kit / "Vsim.h")
         pch = kit / "pch"
         pch.mkdir()
-        (pch / PCH).write_text('#include "verilated.h"\n#include "verilated_vcd_c.h"\n')
+        (pch / PCH).write_text('#include "verilated.h"\n#include "verilated_fst_c.h"\n')
         (ref / "obj_dir" / "pch.mk").write_text(_PCH_MAKEFILE.format(pch=pch / PCH))
         _make(ref / "obj_dir", ["pch"], memory, "-f", "pch.mk")
         shutil.rmtree(ref)
@@ -217,7 +237,8 @@ def build_kit(kit: Path, memory: int | None) -> int:
         return protocol.fail(protocol.EXIT_COMPILE, f"the simulator kit does not build: {exc}")
     except Exception as exc:
         return protocol.fail(protocol.EXIT_ELABORATE, f"the simulator kit does not build: {exc}")
-    (kit / KIT_FILE).write_text(json.dumps({"opt": OPT, "sys_clk_freq": SYS_CLK_FREQ}) + "\n")
+    about = {"opt": OPT, "sys_clk_freq": SYS_CLK_FREQ, "trace_control": TRACE_CONTROL_ADDRESS}
+    (kit / KIT_FILE).write_text(json.dumps(about) + "\n")
     protocol.result({"path": str(kit)})
     return protocol.EXIT_OK
 
@@ -225,32 +246,41 @@ def build_kit(kit: Path, memory: int | None) -> int:
 # ------------------------------------------------------------------------------------ a design
 
 
-def _link_prebuilt(kit: Path, obj_dir: Path) -> list[str]:
+def _link_prebuilt(kit: Path, obj_dir: Path, trace: bool = True) -> list[str]:
     """Put the kit's objects where the simulator's makefile looks; the ones it may reuse.
 
     Copied, not linked: the makefile rebuilds an object older than the makefile Verilator just
     wrote. The glue objects include the model's top-level header: they are reused only when
     the design's header is the kit's, byte for byte (else the makefile compiles them again).
+    A simulator without tracing (``trace`` false: benchmarks only) reuses the C core only.
     """
-    reused = [*CORE_OBJECTS, *RUNTIME_OBJECTS]
-    if (obj_dir / "Vsim.h").read_bytes() == (kit / "Vsim.h").read_bytes():
+    reused = [*CORE_OBJECTS]
+    if trace:
+        reused += RUNTIME_OBJECTS
+    if trace and (obj_dir / "Vsim.h").read_bytes() == (kit / "Vsim.h").read_bytes():
         reused += GLUE_OBJECTS
     for name in reused:
         shutil.copyfile(kit / "obj" / name, obj_dir / name)
     return reused
 
 
-def build(build_dir: Path, netlist: Netlist, kit: Path, compile_memory: int | None) -> int:
-    """The back end for one design: Verilate, compile, link with the kit, package."""
+def build(
+    build_dir: Path, netlist: Netlist, kit: Path, compile_memory: int | None, trace: bool = True
+) -> int:
+    """The back end for one design: Verilate, compile, link with the kit, package.
+
+    ``trace`` false builds a simulator without tracing compiled in (what ``make bench``
+    compares with); the service's boards always have it.
+    """
     (build_dir / WRAPPER_FILE).write_text(wrapper_verilog(netlist))
     work = build_dir / "sim"
     work.mkdir()
     try:
         protocol.stage("verilator")
-        pch = f"-include {kit / 'pch' / PCH} -Winvalid-pch"
+        pch = f"-include {kit / 'pch' / PCH} -Winvalid-pch" if trace else ""
         sources = [build_dir / WRAPPER_FILE, *netlist.paths(build_dir)]
-        _verilate(work, kit, sources, pch, compile_memory)
-        reused = _link_prebuilt(kit, work / "obj_dir")
+        _verilate(work, kit, sources, pch, compile_memory, trace)
+        reused = _link_prebuilt(kit, work / "obj_dir", trace)
         print(f"reusing {len(reused)} prebuilt objects from the simulator kit", flush=True)
         protocol.stage("compile")
         _make(work / "obj_dir", ["Vsim"], compile_memory)

@@ -2,7 +2,9 @@
 
 No CPU: UARTBone is the only bus master, on the sim's serial byte stream (wired by hand:
 LiteX's ``add_uartbone`` wants UART pins, the sim's ``serial`` pads are a byte stream), the
-LiteX control CSRs, and the user's slot (:func:`hwbridge.build.backends.soc.add_user_slot`).
+LiteX control CSRs, LiteX's simulation trace control (a CSR whose bit switches waveform
+recording on and off at run time, ``hwbridge/virtual/sim_core/tracer.cpp``), and the user's slot
+(:func:`hwbridge.build.backends.soc.add_user_slot`).
 It is the same for every design, so it is generated once per simulator kit
 (:func:`hwbridge.build.backends.virtual.build_kit`).
 
@@ -11,6 +13,7 @@ Imports LiteX: only the build child imports it, when it builds a kit.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from typing import Any
 from litex.build.generic_platform import Pins, Subsignal
 from litex.build.sim import SimPlatform
 from litex.build.sim.config import SimConfig
+from litex.build.sim.platform import SimTrace
 from litex.soc.cores.uart import RS232PHYModel, UARTBone
 from litex.soc.integration.builder import Builder
 from litex.soc.integration.soc_core import SoCCore
@@ -29,6 +33,8 @@ from hwbridge.virtual.constants import SYS_CLK_FREQ, UARTBONE_TIMEOUT_CYCLES
 #: Name of the hardened serial-to-TCP simulator module (``hwbridge/virtual/sim_modules``).
 UART_SIM_MODULE = "serial2tcp_nodelay"
 OUR_SIM_MODULES = Path(__file__).resolve().parents[2] / "virtual" / "sim_modules"
+#: The trace control CSR's name in LiteX's register map.
+TRACE_CSR = "sim_trace_enable"
 
 _SIM_IO: list[tuple[Any, ...]] = [
     ("sys_clk", 0, Pins(1)),
@@ -66,6 +72,8 @@ class VirtualBoardSoC(SoCCore):  # type: ignore[misc]
         # UARTBone's frame timeout is 0.1 s of the clock it is given: 10 x UARTBONE_TIMEOUT_CYCLES.
         self.uartbone = UARTBone(self.uartbone_phy, 10 * UARTBONE_TIMEOUT_CYCLES, address_width=32)
         self.bus.add_master(name="uartbone", master=self.uartbone.wishbone)
+        # Recording is off at reset; the service sets the bit around what it records.
+        self.sim_trace = SimTrace(platform.trace)
         add_user_slot(self)
 
 
@@ -87,8 +95,17 @@ def generate(soc_dir: Path, port: int) -> Path:
     )
     modules = soc_dir / "sim_modules"
     shutil.copytree(OUR_SIM_MODULES, modules, dirs_exist_ok=True)
+    # trace=True: the generated glue calls the tracer on every step (it records only while the
+    # SoC's trace bit is set).
     builder.build(
         run=False, sim_config=sim_config(port), extra_mods=[UART_SIM_MODULE],
-        extra_mods_path=str(modules),
+        extra_mods_path=str(modules), trace=True,
     )  # fmt: skip
     return soc_dir / "gateware"
+
+
+def trace_control_address(soc_dir: Path) -> int:
+    """The byte address of the trace control CSR in the generated SoC (its ``csr.json``)."""
+    registers = json.loads((soc_dir / "csr.json").read_text())["csr_registers"]
+    address: int = registers[TRACE_CSR]["addr"]
+    return address
