@@ -26,6 +26,7 @@ from projections.runner import ProjectionRunner
 
 #: The Prometheus text format's content type.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _LATENCY = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _BUILD = (0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900)
 
@@ -86,6 +87,7 @@ class ApiMetrics:
         )  # fmt: skip
         r.register(ViewsCollector(runner))
         self._programming_since: dict[int, datetime] = {}
+        self._by_answer: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         runner.add_listener(self._on_event)
 
     def text(self) -> bytes:
@@ -101,6 +103,20 @@ class ApiMetrics:
             case Programmed(fpga_id=fpga_id) if fpga_id in self._programming_since:
                 since = self._programming_since.pop(fpga_id)
                 self.programming.observe((event.occurred_at - since).total_seconds())
+
+    def _series(self, route: str, method: str, status: int) -> tuple[Any, Any]:
+        """The request counter's and the latency histogram's series for one kind of answer,
+        looked up once (a label look-up per request costs more than the count itself). A method
+        the API does not serve is counted as ``other``, so a client cannot mint series."""
+        shown = method if method in _METHODS else "other"
+        key = (route, shown, status)
+        found = self._by_answer.get(key)
+        if found is None:
+            found = self._by_answer[key] = (
+                self.requests.labels(route, shown, str(status)),
+                self.latency.labels(route, shown),
+            )
+        return found
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
         """Count every HTTP request by its route's template and answer status."""
@@ -121,10 +137,9 @@ class ApiMetrics:
             try:
                 await app(scope, receive, send_status)
             finally:
-                route = _route(scope)
-                method = str(scope.get("method", ""))
-                self.requests.labels(route, method, str(status)).inc()
-                self.latency.labels(route, method).observe(time.perf_counter() - started)
+                count, latency = self._series(_route(scope), scope.get("method", ""), status)
+                count.inc()
+                latency.observe(time.perf_counter() - started)
 
         return counted
 

@@ -34,6 +34,8 @@ async def test_the_api_counts_requests_and_reads_the_views(
     submitted = await client.post("/fpga/3/submit", files={"file": ("d.py", DESIGN)})
     assert submitted.status_code == 202
     await client.get("/fpga")
+    for made_up in ("BREW", "PROPFIND", "X-EVIL"):  # no series of their own
+        await client.request(made_up, "/fpga")
     resp = await client.get("/metrics", headers=ADMIN.headers)
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")
     samples = _samples(resp.text)
@@ -43,6 +45,8 @@ async def test_the_api_counts_requests_and_reads_the_views(
     assert samples[("fpga_http_requests_total", submit)] == 1
     assert samples[("fpga_http_requests_total", listed)] >= 1
     assert samples[("fpga_http_requests_total", refused)] == 1
+    methods = {dict(labels).get("method") for name, labels in samples}
+    assert not methods & {"BREW", "PROPFIND", "X-EVIL"}
     assert samples[("fpga_boards", (("state", "reserved"),))] == 1
     assert samples[("fpga_boards", (("state", "queued"),))] == 1
     assert samples[("fpga_boards_health", (("health", "good"),))] == 10
