@@ -160,8 +160,10 @@ class EventStore:
         return await publish_batch(self._nc, messages, timeout=self._timeout)
 
     async def append_log(self, entry: LogAppended) -> Appended:
-        """Append log lines of a job to the log stream (no concurrency check: logs only grow)."""
-        return await self._publish(log_subject(entry.fpga_id, entry.job_id), encode(entry), None)
+        """Append log lines of a job to the log stream (no concurrency check: logs only grow;
+        de-duplicated by the entry's job and time, so a retried entry is stored once)."""
+        headers = {MSG_ID: f"log-{entry.job_id.hex}-{entry.occurred_at.isoformat()}"}
+        return await self._publish(log_subject(entry.fpga_id, entry.job_id), encode(entry), headers)
 
     async def append_key_event(self, event: KeyLifecycle) -> Appended:
         """Append one API key lifecycle event to the key stream (de-duplicated by event id)."""

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import uuid
 
+from nats.errors import Error as NatsError
+
+from events.errors import EventStoreError
 from events.store import EventStore
 from events.types import LogAppended
 
 MAX_LINE = 4000
+log = logging.getLogger(__name__)
+
 FLUSH_LINES = 200
 FLUSH_SECONDS = 0.2
 
@@ -38,6 +44,7 @@ class LogSink:
         self._job_id = job_id
         self._stage = ""
         self._lines: list[str] = []
+        self._unsent: list[LogAppended] = []
         self._timer: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
@@ -56,18 +63,26 @@ class LogSink:
     async def _flush_later(self) -> None:
         await asyncio.sleep(FLUSH_SECONDS)
         self._timer = None
-        await self.flush()
+        try:
+            await self.flush()
+        except (NatsError, EventStoreError, TimeoutError) as exc:
+            log.warning("board %d: log lines kept for the next flush: %s", self._fpga_id, exc)
 
     async def flush(self) -> None:
+        """Store the buffered lines. An entry the store did not acknowledge is kept and sent
+        again first at the next flush (the same entry, so one that did land is stored once)."""
         async with self._lock:
-            if not self._lines:
-                return
-            lines, self._lines = self._lines, []
-            entry = LogAppended(
-                fpga_id=self._fpga_id, job_id=self._job_id, stage=self._stage, lines=lines
-            )
-            # Shielded: a cancelled timer must not drop lines already taken from the buffer.
-            await asyncio.shield(self._store.append_log(entry))
+            if self._lines:
+                lines, self._lines = self._lines, []
+                self._unsent.append(
+                    LogAppended(
+                        fpga_id=self._fpga_id, job_id=self._job_id, stage=self._stage, lines=lines
+                    )
+                )
+            while self._unsent:
+                # Shielded: a cancelled timer must not drop lines already taken from the buffer.
+                await asyncio.shield(self._store.append_log(self._unsent[0]))
+                self._unsent.pop(0)
 
     async def close(self) -> None:
         """Flush what is left; every line is stored before the job's outcome is appended."""
