@@ -33,6 +33,7 @@ from services.api.models import (
     SubmitResponse,
 )
 from services.api.openapi import errors
+from services.api.reset_jobs import queue_reset_job
 from services.api.uploads import parse_form, read_upload, store_design
 from services.domain import commands
 from services.domain.decider import decide
@@ -197,25 +198,7 @@ class FpgaController(Controller):
     async def reset(
         self, request: Request[Any, Any, Any], fpga_id: FromPath[int]
     ) -> SubmitResponse:
-        svc = services(request)
-        board_or_422(svc, fpga_id)
-        caller, session = caller_of(request), session_header(request)
-
-        async def reset(job_id: uuid.UUID) -> SubmitResponse:
-            cmd = commands.Reset(
-                fpga_id=fpga_id,
-                job_id=job_id,
-                owner=caller.owner,
-                admin=caller.admin,
-                session_id=session,
-            )
-            await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
-            return SubmitResponse(job_id=job_id, fpga_id=fpga_id)
-
-        return await svc.idempotency.run(
-            request, caller.owner, f"reset {fpga_id} {session}", HTTP_202_ACCEPTED, reset,
-            applied=lambda job_id: queued(svc.runner.views.jobs, job_id, SubmitResponse),
-        )  # fmt: skip
+        return await queue_reset_job(request, fpga_id, commands.Reset, "reset")
 
 
 def _check_run(req: RunRequest, max_words: int) -> None:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from services.api.deps import board_or_422, caller_of, services, session_header
-from services.api.idempotency import queued
+from services.api.deps import board_or_422, services
 from services.api.models import SessionResponse, SubmitResponse
 from services.api.openapi import errors
+from services.api.reset_jobs import queue_reset_job
 from services.domain import commands
-from services.domain.decider import decide
 from services.domain.errors import NoActiveSession
 
 
@@ -43,22 +41,4 @@ class SessionController(Controller):
     async def release(
         self, request: Request[Any, Any, Any], fpga_id: FromPath[int]
     ) -> SubmitResponse:
-        svc = services(request)
-        board_or_422(svc, fpga_id)
-        caller, session = caller_of(request), session_header(request)
-
-        async def release(job_id: uuid.UUID) -> SubmitResponse:
-            cmd = commands.Release(
-                fpga_id=fpga_id,
-                job_id=job_id,
-                owner=caller.owner,
-                admin=caller.admin,
-                session_id=session,
-            )
-            await svc.bus.execute(fpga_id, lambda b: decide(cmd, b))
-            return SubmitResponse(job_id=job_id, fpga_id=fpga_id)
-
-        return await svc.idempotency.run(
-            request, caller.owner, f"release {fpga_id} {session}", HTTP_202_ACCEPTED, release,
-            applied=lambda job_id: queued(svc.runner.views.jobs, job_id, SubmitResponse),
-        )  # fmt: skip
+        return await queue_reset_job(request, fpga_id, commands.Release, "release")
